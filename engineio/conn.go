@@ -1,0 +1,504 @@
+package engineio
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gosio/socketio/engineio/packet"
+	"github.com/gosio/socketio/internal/ws"
+)
+
+// Close reasons, with Node's wording. A Conn's close handlers receive one of
+// these.
+const (
+	// ReasonTransportClose: the client closed the session or its transport.
+	ReasonTransportClose = "transport close"
+	// ReasonTransportError: the transport failed (aborted request,
+	// overlapping polls, network error, a client that cannot keep up).
+	ReasonTransportError = "transport error"
+	// ReasonPingTimeout: no pong came within PingTimeout of a ping.
+	ReasonPingTimeout = "ping timeout"
+	// ReasonParseError: the client sent a packet that cannot be decoded.
+	ReasonParseError = "parse error"
+	// ReasonForcedClose: the application called Conn.Close.
+	ReasonForcedClose = "forced close"
+	// ReasonServerShutdown: the server is shutting down.
+	ReasonServerShutdown = "server shutting down"
+)
+
+// Errors returned by Conn methods.
+var (
+	// ErrClosed is returned when writing to a closed or closing session.
+	ErrClosed = errors.New("engineio: session closed")
+	// ErrBufferFull is returned when a write would take the session's queue
+	// over Config.MaxBufferedBytes; the session is then closed with
+	// "transport error".
+	ErrBufferFull = errors.New("engineio: session send buffer full")
+)
+
+var (
+	errOverlap        = errors.New("engineio: overlapping polling request")
+	errBinaryPost     = errors.New("engineio: binary polling payloads are not part of protocol v4")
+	errClientPing     = errors.New("engineio: invalid heartbeat direction")
+	errHandlerPanic   = errors.New("engineio: message handler panicked")
+	errUnexpectedPeer = errors.New("engineio: unexpected packet on a probing transport")
+)
+
+// Request is a snapshot of the HTTP request that opened a session.
+type Request struct {
+	Method     string
+	URL        *url.URL
+	Host       string
+	Header     http.Header
+	Query      url.Values
+	RemoteAddr string
+	// TLS is nil for plain-text connections.
+	TLS *tls.ConnectionState
+	// Time is when the handshake request arrived.
+	Time time.Time
+}
+
+func snapshot(r *http.Request, now time.Time) *Request {
+	u := *r.URL
+	return &Request{
+		Method:     r.Method,
+		URL:        &u,
+		Host:       r.Host,
+		Header:     r.Header.Clone(),
+		Query:      r.URL.Query(),
+		RemoteAddr: r.RemoteAddr,
+		TLS:        r.TLS,
+		Time:       now,
+	}
+}
+
+type connState uint8
+
+const (
+	stateOpen    connState = iota
+	stateClosing           // a graceful close waits for the queue to drain
+	stateClosed
+)
+
+// Conn is one Engine.IO session: a message-oriented connection that works the
+// same whatever its transport (polling, WebSocket, or polling upgraded to
+// WebSocket).
+//
+// All methods are safe for concurrent use. Handlers set with OnMessage are
+// called one at a time, in the order the messages arrived; no library lock is
+// held while a handler runs. Messages of one POST body are delivered before
+// the POST is answered, so replies they cause go into the next poll.
+type Conn struct {
+	srv *Server
+	id  string
+	req *Request
+
+	deliverMu sync.Mutex // one message handler at a time
+
+	mu        sync.Mutex
+	state     connState
+	transport string
+	queue     []*Message
+	queued    int
+
+	// polling
+	pollCh     chan struct{} // wakes the held GET; capacity 1
+	getActive  bool
+	postActive bool
+	pollAnswer *Message // what a held GET answers once the session is closed
+
+	// websocket
+	ws      *ws.Conn
+	wsB64   bool
+	writing bool // a write loop runs
+
+	// upgrade
+	probe        *ws.Conn
+	probeB64     bool
+	probing      bool // "2probe" was answered; waiting for "5"
+	upgradeTimer *time.Timer
+
+	// heartbeat
+	hb           *time.Timer
+	hbDue        time.Time
+	awaitingPong bool
+	extended     bool
+	linger       *time.Timer
+
+	onMessage func(data []byte, binary bool)
+	onClose   []func(reason string, cause error)
+	onUpgrade []func(transport string)
+
+	reason string
+	cause  error
+	done   chan struct{}
+}
+
+func newConn(s *Server, id string, req *Request, transport string) *Conn {
+	return &Conn{
+		srv:       s,
+		id:        id,
+		req:       req,
+		transport: transport,
+		pollCh:    make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+}
+
+// ID returns the session id (the Engine.IO sid).
+func (c *Conn) ID() string { return c.id }
+
+// Request returns the snapshot of the request that opened the session.
+func (c *Conn) Request() *Request { return c.req }
+
+// Transport returns the name of the current transport: "polling" or
+// "websocket".
+func (c *Conn) Transport() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.transport
+}
+
+// Done returns a channel closed when the session has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// CloseReason returns why the session ended ("" while it is open), and the
+// underlying error if there was one.
+func (c *Conn) CloseReason() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateClosed {
+		return "", nil
+	}
+	return c.reason, c.cause
+}
+
+// OnMessage sets the handler of incoming messages. data belongs to the
+// handler. Set it in the Server's connection handler: messages that arrive
+// before a handler is set are dropped.
+func (c *Conn) OnMessage(fn func(data []byte, binary bool)) {
+	c.mu.Lock()
+	c.onMessage = fn
+	c.mu.Unlock()
+}
+
+// OnClose adds a handler called once when the session ends, with one of the
+// Reason constants and the error behind it, if any. If the session has
+// already ended, fn is called at once.
+func (c *Conn) OnClose(fn func(reason string, cause error)) {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		reason, cause := c.reason, c.cause
+		c.mu.Unlock()
+		c.safeCall(func() { fn(reason, cause) })
+		return
+	}
+	c.onClose = append(c.onClose, fn)
+	c.mu.Unlock()
+}
+
+// OnUpgrade adds a handler called when the session has moved to a new
+// transport (from polling to websocket).
+func (c *Conn) OnUpgrade(fn func(transport string)) {
+	c.mu.Lock()
+	c.onUpgrade = append(c.onUpgrade, fn)
+	c.mu.Unlock()
+}
+
+// Send queues a text message.
+func (c *Conn) Send(data []byte) error { return c.Write(NewMessage(data)) }
+
+// SendBinary queues a binary message.
+func (c *Conn) SendBinary(data []byte) error { return c.Write(NewBinaryMessage(data)) }
+
+// Write queues the messages, in order and with nothing in between. It does
+// not wait for them to be sent. A queue over Config.MaxBufferedBytes closes
+// the session with "transport error" and returns ErrBufferFull.
+func (c *Conn) Write(msgs ...*Message) error {
+	c.mu.Lock()
+	err := c.enqueueLocked(msgs...)
+	c.mu.Unlock()
+	if errors.Is(err, ErrBufferFull) {
+		c.finish(ReasonTransportError, err, closeMsg)
+	}
+	return err
+}
+
+// Writable reports whether a message written now would go out at once: the
+// session is open and its transport is idle (a poll is waiting, or the
+// WebSocket has nothing queued). Volatile messages use it to decide whether
+// to drop.
+func (c *Conn) Writable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateOpen {
+		return false
+	}
+	if c.transport == WebSocket {
+		return !c.writing && len(c.queue) == 0
+	}
+	return c.getActive && len(c.queue) == 0
+}
+
+// Close closes the session after what is already queued has been sent. The
+// close reason is "forced close". It does not wait.
+func (c *Conn) Close() error {
+	c.closeGracefully(ReasonForcedClose)
+	return nil
+}
+
+func (c *Conn) enqueueLocked(msgs ...*Message) error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	n := 0
+	for _, m := range msgs {
+		n += m.size()
+	}
+	if c.queued+n > c.srv.cfg.MaxBufferedBytes {
+		return ErrBufferFull
+	}
+	c.queue = append(c.queue, msgs...)
+	c.queued += n
+	c.kickLocked()
+	return nil
+}
+
+// kickLocked makes the current transport take the queue.
+func (c *Conn) kickLocked() {
+	if c.transport == WebSocket {
+		if !c.writing && len(c.queue) > 0 {
+			c.writing = true
+			c.srv.track.Go(c.writeLoop)
+		}
+		return
+	}
+	c.signalPoll()
+}
+
+func (c *Conn) signalPoll() {
+	select {
+	case c.pollCh <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop sends the queue over the WebSocket, coalescing what has
+// accumulated into one write, and ends when the queue is empty.
+func (c *Conn) writeLoop() {
+	var frames []ws.Frame
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
+			c.writing = false
+			closing := c.state == stateClosing && c.transport == WebSocket
+			reason := c.reason
+			c.mu.Unlock()
+			if closing {
+				c.finish(reason, nil, nil)
+			}
+			return
+		}
+		batch := c.queue
+		c.queue, c.queued = nil, 0
+		wsc, b64 := c.ws, c.wsB64
+		c.mu.Unlock()
+
+		frames = frames[:0]
+		for _, m := range batch {
+			frames = append(frames, m.wsFrame(b64))
+		}
+		if err := wsc.WriteFrames(frames); err != nil {
+			c.finish(ReasonTransportError, err, nil)
+			return
+		}
+	}
+}
+
+// closeGracefully closes the session once its queue has been sent.
+func (c *Conn) closeGracefully(reason string) {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateClosing
+	c.reason = reason
+	if c.transport == Polling {
+		// The close packet rides on the next poll, after the queue.
+		c.queue = append(c.queue, closeMsg)
+		c.signalPoll()
+		c.linger = time.AfterFunc(c.srv.cfg.PingTimeout, func() {
+			c.finish(reason, nil, closeMsg)
+		})
+		c.mu.Unlock()
+		return
+	}
+	writing := c.writing
+	c.mu.Unlock()
+	if !writing {
+		c.finish(reason, nil, nil)
+	}
+	// else the write loop finishes the session when the queue is empty.
+}
+
+// finish ends the session at once. answer is what a held poll receives.
+func (c *Conn) finish(reason string, cause error, answer *Message) {
+	c.mu.Lock()
+	if c.state == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	if c.state != stateClosing {
+		c.reason, c.cause = reason, cause
+	}
+	c.state = stateClosed
+	if answer == nil {
+		answer = closeMsg
+	}
+	c.pollAnswer = answer
+	c.queue, c.queued = nil, 0
+	for _, t := range []*time.Timer{c.hb, c.upgradeTimer, c.linger} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	wsc, probe := c.ws, c.probe
+	c.probe, c.probing = nil, false
+	c.signalPoll()
+	handlers := c.onClose
+	c.onClose = nil
+	reason, cause = c.reason, c.cause
+	c.mu.Unlock()
+
+	c.srv.remove(c)
+	if wsc != nil {
+		if reason == ReasonTransportError {
+			wsc.CloseNow()
+		} else {
+			wsc.CloseWith(1000)
+		}
+	}
+	if probe != nil {
+		probe.CloseNow()
+	}
+	close(c.done)
+	c.srv.cfg.Logger.Debug("engine.io session closed", "sid", c.id, "reason", reason, "cause", cause)
+	for _, fn := range handlers {
+		c.safeCall(func() { fn(reason, cause) })
+	}
+}
+
+// safeCall runs a user callback, turning a panic into a logged error.
+func (c *Conn) safeCall(fn func()) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.cfg.Logger.Error("engine.io handler panicked", "sid", c.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	fn()
+	return true
+}
+
+// startHeartbeat arms the ping timer; called at the handshake.
+func (c *Conn) startHeartbeat() {
+	c.mu.Lock()
+	c.hbDue = time.Now().Add(c.srv.cfg.PingInterval)
+	c.hb = time.AfterFunc(c.srv.cfg.PingInterval, c.heartbeat)
+	c.mu.Unlock()
+}
+
+// heartbeat runs when the heartbeat timer fires: it either sends a ping or,
+// when a ping is still unanswered, closes the session.
+func (c *Conn) heartbeat() {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if now.Before(c.hbDue) { // the deadline moved after the timer fired
+		c.hb.Reset(c.hbDue.Sub(now))
+		c.mu.Unlock()
+		return
+	}
+	if c.awaitingPong {
+		c.mu.Unlock()
+		c.finish(ReasonPingTimeout, nil, closeMsg)
+		return
+	}
+	c.awaitingPong, c.extended = true, false
+	c.hbDue = now.Add(c.srv.cfg.PingTimeout)
+	c.hb.Reset(c.srv.cfg.PingTimeout)
+	err := c.enqueueLocked(pingMsg)
+	c.mu.Unlock()
+	if errors.Is(err, ErrBufferFull) {
+		c.finish(ReasonTransportError, err, closeMsg)
+	}
+}
+
+// gotPong schedules the next ping PingInterval from now.
+func (c *Conn) gotPong() {
+	c.mu.Lock()
+	if c.awaitingPong && c.state == stateOpen {
+		c.awaitingPong = false
+		c.hbDue = time.Now().Add(c.srv.cfg.PingInterval)
+		c.hb.Reset(c.srv.cfg.PingInterval)
+	}
+	c.mu.Unlock()
+}
+
+// gotTraffic extends an unanswered ping's deadline once, as Node does: any
+// packet from the client shows it is alive.
+func (c *Conn) gotTraffic() {
+	c.mu.Lock()
+	if c.awaitingPong && !c.extended && c.state == stateOpen {
+		c.extended = true
+		c.hbDue = time.Now().Add(c.srv.cfg.PingTimeout)
+		c.hb.Reset(c.srv.cfg.PingTimeout)
+	}
+	c.mu.Unlock()
+}
+
+// onPacket handles one packet from the session's current transport. It
+// reports false when the session was closed by it.
+func (c *Conn) onPacket(p packet.Packet) bool {
+	switch p.Type {
+	case packet.Pong:
+		c.gotPong()
+	case packet.Message:
+		c.gotTraffic()
+		c.deliver(p.Data, p.Binary)
+	case packet.Close:
+		c.finish(ReasonTransportClose, nil, noopMsg)
+		return false
+	case packet.Ping:
+		c.finish(ReasonTransportError, errClientPing, closeMsg)
+		return false
+	default:
+		// open, upgrade and noop mean nothing here; Node ignores them too.
+		c.gotTraffic()
+	}
+	return true
+}
+
+func (c *Conn) deliver(data []byte, binary bool) {
+	c.deliverMu.Lock()
+	defer c.deliverMu.Unlock()
+	c.mu.Lock()
+	fn, open := c.onMessage, c.state != stateClosed
+	c.mu.Unlock()
+	if fn == nil || !open {
+		return
+	}
+	if !c.safeCall(func() { fn(data, binary) }) {
+		c.finish(ReasonTransportError, errHandlerPanic, closeMsg)
+	}
+}

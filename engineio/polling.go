@@ -1,0 +1,154 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/gosio/socketio/engineio/packet"
+)
+
+// upgradeGrace is how long a poll that arrives during an upgrade waits for
+// the upgrade to finish before it is answered with a noop (Node re-checks
+// every 100 ms).
+const upgradeGrace = 100 * time.Millisecond
+
+// servePoll answers a long-polling GET: at once with whatever is queued, or
+// when something is queued, the session ends, or an upgrade releases it.
+func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.state != stateClosed && c.transport != Polling {
+		c.mu.Unlock()
+		c.srv.refuse(w, r, codeBadRequest, "transport mismatch")
+		return
+	}
+	if c.getActive {
+		c.mu.Unlock()
+		w.WriteHeader(http.StatusBadRequest)
+		c.finish(ReasonTransportError, errOverlap, closeMsg)
+		return
+	}
+	c.getActive = true
+	arrivedProbing := c.probing
+	c.mu.Unlock()
+
+	// A long poll may outlive an http.Server WriteTimeout shorter than the
+	// heartbeat; push the deadline past the longest possible wait.
+	cfg := &c.srv.cfg
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(cfg.PingInterval + cfg.PingTimeout + 10*time.Second))
+
+	var grace <-chan time.Time
+	if arrivedProbing {
+		t := time.NewTimer(upgradeGrace)
+		defer t.Stop()
+		grace = t.C
+	}
+	for {
+		c.mu.Lock()
+		switch {
+		case c.state == stateClosed:
+			ans := c.pollAnswer
+			c.getActive = false
+			c.mu.Unlock()
+			c.srv.writePayload(w, r, []*Message{ans})
+			return
+		case c.transport != Polling:
+			c.getActive = false
+			c.mu.Unlock()
+			if arrivedProbing {
+				c.srv.refuse(w, r, codeBadRequest, "transport mismatch")
+			} else {
+				c.srv.writePayload(w, r, []*Message{noopMsg})
+			}
+			return
+		case len(c.queue) > 0:
+			batch := c.queue
+			c.queue, c.queued = nil, 0
+			c.getActive = false
+			closing := c.state == stateClosing
+			reason := c.reason
+			c.mu.Unlock()
+			c.srv.writePayload(w, r, batch)
+			if closing && batch[len(batch)-1] == closeMsg {
+				c.finish(reason, nil, closeMsg)
+			}
+			return
+		case c.probing && (!arrivedProbing || grace == nil):
+			c.getActive = false
+			c.mu.Unlock()
+			c.srv.writePayload(w, r, []*Message{noopMsg})
+			return
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.pollCh:
+		case <-grace:
+			grace = nil
+		case <-r.Context().Done():
+			c.mu.Lock()
+			c.getActive = false
+			c.mu.Unlock()
+			c.finish(ReasonTransportError, r.Context().Err(), closeMsg)
+			return
+		}
+	}
+}
+
+// servePost takes a polling payload from the client. Every packet in it is
+// handled, message handlers included, before the POST is answered.
+func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.state != stateClosed && c.transport != Polling {
+		c.mu.Unlock()
+		c.srv.refuse(w, r, codeBadRequest, "transport mismatch")
+		return
+	}
+	if c.postActive {
+		c.mu.Unlock()
+		w.WriteHeader(http.StatusBadRequest)
+		c.finish(ReasonTransportError, errOverlap, closeMsg)
+		return
+	}
+	c.postActive = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.postActive = false
+		c.mu.Unlock()
+	}()
+
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
+		c.srv.refuse(w, r, codeBadRequest, "binary payload")
+		c.finish(ReasonTransportError, errBinaryPost, closeMsg)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(c.srv.cfg.MaxPayload)))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			// As in Node, the session survives an oversized POST.
+			c.srv.writeStatus(w, r, http.StatusRequestEntityTooLarge, "payload too large")
+			return
+		}
+		c.finish(ReasonTransportError, err, closeMsg)
+		return
+	}
+	pkts, err := packet.DecodePayload(body)
+	if err != nil {
+		c.srv.refuse(w, r, codeBadRequest, err.Error())
+		c.finish(ReasonParseError, err, closeMsg)
+		return
+	}
+	for _, p := range pkts {
+		if !c.onPacket(p) {
+			break
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "ok")
+}

@@ -1,0 +1,348 @@
+// Package ws is the small seam between the project and its WebSocket library
+// (github.com/lxzan/gws). Everything else in the module talks to WebSocket
+// through this package, so the library can be replaced in one place.
+//
+// Server frames are written in two ways. With permessage-deflate off (the
+// default) the frames are built here once (server frames are not masked, so the
+// same bytes suit every recipient) and a batch of them is written with one
+// writev call. With compression negotiated, each message goes through the
+// library, which compresses it.
+package ws
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// Options configures an Upgrader.
+type Options struct {
+	// MaxMessage is the largest message accepted from a peer; a larger one
+	// closes the connection with status 1009.
+	MaxMessage int
+	// Compression enables permessage-deflate when the client offers it.
+	Compression bool
+	// ReadBufferSize is the size of the per-connection read buffer.
+	ReadBufferSize int
+}
+
+// Handler receives the events of server connections. Calls for one
+// connection come from its read loop, one at a time.
+type Handler interface {
+	// OnMessage is called for each complete data message. data is only valid
+	// during the call.
+	OnMessage(c *Conn, binary bool, data []byte)
+	// OnClose is called once when the read loop ends.
+	OnClose(c *Conn, err error)
+}
+
+// Upgrader accepts WebSocket connections.
+type Upgrader struct {
+	u       *gws.Upgrader
+	handler Handler
+	bufSize int
+}
+
+// NewUpgrader returns an Upgrader that delivers events to h.
+func NewUpgrader(h Handler, o Options) *Upgrader {
+	up := &Upgrader{handler: h, bufSize: o.ReadBufferSize}
+	if up.bufSize <= 0 {
+		up.bufSize = 4096
+	}
+	opt := &gws.ServerOption{
+		ReadMaxPayloadSize: o.MaxMessage,
+		ReadBufferSize:     up.bufSize,
+		CheckUtf8Enabled:   true,
+		HandshakeTimeout:   10 * time.Second,
+		NewSession:         func() gws.SessionStorage { return new(slot) },
+		Recovery:           func(gws.Logger) {},
+	}
+	if o.Compression {
+		opt.PermessageDeflate = gws.PermessageDeflate{
+			Enabled:               true,
+			ServerContextTakeover: false,
+			ClientContextTakeover: false,
+			Threshold:             512,
+		}
+	}
+	up.u = gws.NewUpgrader(eventAdapter{up}, opt)
+	return up
+}
+
+// IsUpgradeRequest reports whether r asks for a WebSocket upgrade.
+func IsUpgradeRequest(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		headerHasToken(r.Header.Get("Connection"), "upgrade")
+}
+
+func headerHasToken(v, tok string) bool {
+	for part := range strings.SplitSeq(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(part), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrHijack is returned when the ResponseWriter cannot be hijacked.
+var ErrHijack = errors.New("ws: the http.ResponseWriter does not support hijacking")
+
+// Upgrade completes the WebSocket handshake on w, adding header to the 101
+// response, and returns the connection. The caller must run ReadLoop.
+// Hijacking goes through http.NewResponseController, so wrapped
+// ResponseWriters that implement Unwrap work.
+func (up *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, header http.Header) (*Conn, error) {
+	rc := http.NewResponseController(w)
+	nc, brw, err := rc.Hijack()
+	if err != nil {
+		if errors.Is(err, http.ErrNotSupported) {
+			return nil, ErrHijack
+		}
+		return nil, err
+	}
+	c := &Conn{nc: nc}
+	if len(header) > 0 {
+		var b bytes.Buffer
+		for k, vs := range header {
+			for _, v := range vs {
+				b.WriteString(k)
+				b.WriteString(": ")
+				b.WriteString(v)
+				b.WriteString("\r\n")
+			}
+		}
+		c.extra = b.Bytes()
+	}
+	var br *bufio.Reader
+	if brw.Reader.Buffered() > 0 {
+		br = brw.Reader
+	} else {
+		br = bufio.NewReaderSize(c, up.bufSize)
+	}
+	// The first write on c is gws's 101 response; c splices the extra
+	// headers into it.
+	gc, err := up.u.UpgradeFromConn(c, br, r)
+	if err != nil {
+		return nil, err
+	}
+	c.gc = gc
+	gc.Session().Store("", c)
+	return c, nil
+}
+
+// Conn is a server WebSocket connection. Its write methods are safe for
+// concurrent use.
+type Conn struct {
+	nc         net.Conn
+	gc         *gws.Conn
+	wmu        sync.Mutex // serialises writes to nc (ours and the library's)
+	extra      []byte     // headers to splice into the 101 response
+	handshook  bool       // the 101 response has been written
+	compressed bool
+	// Value is free for the owner of the connection.
+	Value any
+}
+
+// Read implements io.Reader for the buffered reader of the library.
+func (c *Conn) Read(p []byte) (int, error) { return c.nc.Read(p) }
+
+// Write serialises every write made by the library with ours. The first
+// write is the 101 response, into which the extra headers are spliced.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.handshook {
+		c.handshook = true
+		if !bytes.HasPrefix(p, []byte("HTTP/1.1 101")) || !bytes.HasSuffix(p, []byte("\r\n\r\n")) {
+			return c.nc.Write(p)
+		}
+		// The library does not expose whether it negotiated compression;
+		// its response header says so.
+		c.compressed = bytes.Contains(p, []byte("permessage-deflate"))
+		if extra := c.extra; extra != nil {
+			c.extra = nil
+			head := p[:len(p)-2]
+			buf := make([]byte, 0, len(p)+len(extra))
+			buf = append(buf, head...)
+			buf = append(buf, extra...)
+			buf = append(buf, "\r\n"...)
+			if _, err := c.nc.Write(buf); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.nc.Write(p)
+}
+
+// The remaining net.Conn methods pass through.
+
+// Close closes the network connection.
+func (c *Conn) Close() error { return c.nc.Close() }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error { return c.nc.SetDeadline(t) }
+
+// SetReadDeadline sets the read deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the write deadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+
+// ReadLoop reads messages and delivers them to the Handler until the
+// connection ends; then it calls OnClose. It blocks.
+func (c *Conn) ReadLoop() { c.gc.ReadLoop() }
+
+// Compressed reports whether permessage-deflate was negotiated.
+func (c *Conn) Compressed() bool { return c.compressed }
+
+// Frame is one message ready to be written: Payload is the message and, when
+// compression is off, Wire holds the complete frame bytes.
+type Frame struct {
+	Binary  bool
+	Payload []byte
+	Wire    []byte
+}
+
+// WriteFrames writes the frames in order. Without compression they go out
+// in a single writev call.
+func (c *Conn) WriteFrames(frames []Frame) error {
+	if c.compressed {
+		for _, f := range frames {
+			op := gws.OpcodeText
+			if f.Binary {
+				op = gws.OpcodeBinary
+			}
+			if err := c.gc.WriteMessage(op, f.Payload); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	bufs := make(net.Buffers, 0, len(frames))
+	for _, f := range frames {
+		if f.Wire == nil {
+			f.Wire = AppendFrame(nil, f.Binary, f.Payload)
+		}
+		bufs = append(bufs, f.Wire)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := bufs.WriteTo(c.nc)
+	return err
+}
+
+// writeTimeout bounds one batched write; a peer that reads nothing for this
+// long is treated as gone.
+const writeTimeout = 30 * time.Second
+
+// CloseWith sends a close frame with the status code (waiting at most a
+// second for it to go out) and closes the connection. It is safe to call more
+// than once.
+func (c *Conn) CloseWith(code uint16) {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.gc.WriteClose(code, nil)
+	_ = c.nc.Close()
+}
+
+// CloseNow closes the connection without a close frame; a blocked write
+// returns at once.
+func (c *Conn) CloseNow() { _ = c.nc.Close() }
+
+// AppendFrame appends a complete, unmasked, final server frame holding
+// payload to dst.
+func AppendFrame(dst []byte, binaryMsg bool, payload []byte) []byte {
+	op := byte(0x1)
+	if binaryMsg {
+		op = 0x2
+	}
+	dst = append(dst, 0x80|op)
+	n := len(payload)
+	switch {
+	case n < 126:
+		dst = append(dst, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, 126)
+		dst = binary.BigEndian.AppendUint16(dst, uint16(n))
+	default:
+		dst = append(dst, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	return append(dst, payload...)
+}
+
+type eventAdapter struct{ up *Upgrader }
+
+func connOf(gc *gws.Conn) *Conn {
+	v, _ := gc.Session().Load("")
+	c, _ := v.(*Conn)
+	return c
+}
+
+func (e eventAdapter) OnOpen(*gws.Conn) {}
+
+func (e eventAdapter) OnClose(gc *gws.Conn, err error) {
+	if c := connOf(gc); c != nil {
+		e.up.handler.OnClose(c, err)
+	}
+}
+
+func (e eventAdapter) OnPing(gc *gws.Conn, payload []byte) { _ = gc.WritePong(payload) }
+
+func (e eventAdapter) OnPong(*gws.Conn, []byte) {}
+
+func (e eventAdapter) OnMessage(gc *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	if c := connOf(gc); c != nil {
+		e.up.handler.OnMessage(c, m.Opcode == gws.OpcodeBinary, m.Bytes())
+	}
+}
+
+// slot is a one-value session storage: gws asks every connection for one, and
+// a map per connection would cost memory for nothing.
+type slot struct{ v any }
+
+func (s *slot) Len() int {
+	if s.v == nil {
+		return 0
+	}
+	return 1
+}
+func (s *slot) Load(string) (any, bool) { return s.v, s.v != nil }
+func (s *slot) Delete(string)           { s.v = nil }
+func (s *slot) Store(_ string, v any)   { s.v = v }
+func (s *slot) Range(f func(string, any) bool) {
+	if s.v != nil {
+		f("", s.v)
+	}
+}
+
+// IsFailure reports whether the error that ended a read loop is a failure
+// (protocol violation, oversized message, network error) rather than an
+// orderly close by the peer.
+func IsFailure(err error) bool {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	var ce *gws.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code != 1000 && ce.Code != 1001 && ce.Code != 1005 && ce.Code != 0
+	}
+	return true
+}
