@@ -321,6 +321,22 @@ func (c *Conn) writeLoop() {
 	}
 }
 
+// releaseWriter lets the write loop run again after the handshake held it.
+func (c *Conn) releaseWriter() {
+	c.mu.Lock()
+	c.writing = false
+	if len(c.queue) > 0 {
+		c.kickLocked()
+		c.mu.Unlock()
+		return
+	}
+	closing, reason := c.state == stateClosing, c.reason
+	c.mu.Unlock()
+	if closing {
+		c.finish(reason, nil, nil)
+	}
+}
+
 // closeGracefully closes the session once its queue has been sent.
 func (c *Conn) closeGracefully(reason string) {
 	c.mu.Lock()

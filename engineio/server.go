@@ -228,24 +228,29 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
 	}()
 	q := r.URL.Query()
 	isWS := ws.IsUpgradeRequest(r)
+	origin := r.Header.Get("Origin")
+	originValid := origin == "" || validHeaderValue(origin)
+	allowedOrigin, originOK := s.checkOrigin(r, origin)
+	if originValid && originOK {
+		// CORS headers go on every answer, errors included, so that
+		// browsers let the page read them.
+		s.setCORS(w.Header(), r, origin, allowedOrigin)
+		if r.Method == http.MethodOptions && !isWS {
+			s.preflight(w, r)
+			return
+		}
+	}
 	transport := q.Get("transport")
 	if !s.cfg.allows(transport) {
 		s.refuseAny(w, r, isWS, codeUnknownTransport, "transport "+strconv.Quote(transport))
 		return
 	}
-	origin := r.Header.Get("Origin")
-	if origin != "" && !validHeaderValue(origin) {
+	if !originValid {
 		s.refuseAny(w, r, isWS, codeBadRequest, "invalid Origin header")
 		return
 	}
-	allowedOrigin, ok := s.checkOrigin(r, origin)
-	if !ok {
+	if !originOK {
 		s.refuseAny(w, r, isWS, codeForbidden, "origin "+strconv.Quote(origin)+" not allowed")
-		return
-	}
-	s.setCORS(w.Header(), r, origin, allowedOrigin)
-	if r.Method == http.MethodOptions && !isWS {
-		s.preflight(w, r)
 		return
 	}
 
@@ -361,6 +366,8 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		}
 		wsc.Value = c
 		c.ws, c.wsB64 = wsc, b64
+		// Hold the write loop until the open packet is out.
+		c.writing = true
 	}
 
 	s.mu.Lock()
@@ -377,31 +384,33 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	onConn := s.onConn
 	s.mu.Unlock()
 
-	// Timers start at the handshake, before the client sees the response.
+	// Timers start at the handshake, before the client sees the response,
+	// and the connection handler runs before it too.
 	c.startHeartbeat()
-	open := s.openPacket(id, transport)
-	if wsc != nil {
-		// The open packet is the first frame; the connection handler's
-		// messages queue behind it.
-		if err := wsc.WriteFrames([]ws.Frame{open.wsFrame(false)}); err != nil {
-			c.finish(ReasonTransportError, err, nil)
-			return
-		}
-	}
 	if onConn != nil {
 		c.safeCall(func() { onConn(c) })
 	}
-	if wsc != nil {
-		s.track.Go(wsc.ReadLoop)
-		return
-	}
-	// Polling: the handshake response carries the open packet and whatever
-	// the connection handler already queued.
+	open := s.openPacket(id, transport)
 	c.mu.Lock()
 	batch := append([]*Message{open}, c.queue...)
 	c.queue, c.queued = nil, 0
 	closing, reason := c.state == stateClosing, c.reason
 	c.mu.Unlock()
+	if wsc != nil {
+		frames := make([]ws.Frame, len(batch))
+		for i, m := range batch {
+			frames[i] = m.wsFrame(b64)
+		}
+		if err := wsc.WriteFrames(frames); err != nil {
+			c.finish(ReasonTransportError, err, nil)
+			return
+		}
+		s.track.Go(wsc.ReadLoop)
+		c.releaseWriter()
+		return
+	}
+	// Polling: the handshake response carries the open packet and whatever
+	// the connection handler already queued.
 	s.writePayload(w, r, batch)
 	if closing && batch[len(batch)-1] == closeMsg {
 		c.finish(reason, nil, closeMsg)
