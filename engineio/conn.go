@@ -43,11 +43,10 @@ var (
 )
 
 var (
-	errOverlap        = errors.New("engineio: overlapping polling request")
-	errBinaryPost     = errors.New("engineio: binary polling payloads are not part of protocol v4")
-	errClientPing     = errors.New("engineio: invalid heartbeat direction")
-	errHandlerPanic   = errors.New("engineio: message handler panicked")
-	errUnexpectedPeer = errors.New("engineio: unexpected packet on a probing transport")
+	errOverlap      = errors.New("engineio: overlapping polling request")
+	errBinaryPost   = errors.New("engineio: binary polling payloads are not part of protocol v4")
+	errClientPing   = errors.New("engineio: invalid heartbeat direction")
+	errHandlerPanic = errors.New("engineio: message handler panicked")
 )
 
 // Request is a snapshot of the HTTP request that opened a session.
@@ -251,6 +250,13 @@ func (c *Conn) Writable() bool {
 func (c *Conn) Close() error {
 	c.closeGracefully(ReasonForcedClose)
 	return nil
+}
+
+// Abort closes the session at once, without flushing its queue, and reports
+// reason (one of the Reason constants, or the application's own) and cause to
+// the close handlers. Use Close for an orderly close.
+func (c *Conn) Abort(reason string, cause error) {
+	c.finish(reason, cause, closeMsg)
 }
 
 func (c *Conn) enqueueLocked(msgs ...*Message) error {

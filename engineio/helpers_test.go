@@ -74,10 +74,10 @@ type wsMsg struct {
 
 type wsEvents struct{ c *wsClient }
 
-func (e wsEvents) OnOpen(*gws.Conn)                {}
-func (e wsEvents) OnClose(_ *gws.Conn, err error)  { e.c.closed <- err }
-func (e wsEvents) OnPing(c *gws.Conn, p []byte)    { _ = c.WritePong(p) }
-func (e wsEvents) OnPong(*gws.Conn, []byte)        {}
+func (e wsEvents) OnOpen(*gws.Conn)               {}
+func (e wsEvents) OnClose(_ *gws.Conn, err error) { e.c.closed <- err }
+func (e wsEvents) OnPing(c *gws.Conn, p []byte)   { _ = c.WritePong(p) }
+func (e wsEvents) OnPong(*gws.Conn, []byte)       {}
 func (e wsEvents) OnMessage(_ *gws.Conn, m *gws.Message) {
 	e.c.msgs <- wsMsg{m.Opcode == gws.OpcodeBinary, string(m.Bytes())}
 	m.Close()

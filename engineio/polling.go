@@ -64,14 +64,12 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		case len(c.queue) > 0:
-			batch := c.queue
-			c.queue, c.queued = nil, 0
+			batch, final := c.takePollBatchLocked()
 			c.getActive = false
-			closing := c.state == stateClosing
 			reason := c.reason
 			c.mu.Unlock()
 			c.srv.writePayload(w, r, batch)
-			if closing && batch[len(batch)-1] == closeMsg {
+			if final {
 				c.finish(reason, nil, closeMsg)
 			}
 			return
@@ -94,6 +92,24 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// takePollBatchLocked takes what a poll response carries. When a graceful
+// close is pending, the close packet travels alone in the last response,
+// after the rest has been delivered (as in Node): the JavaScript client
+// handles Socket.IO packets on the next tick, so a DISCONNECT sharing a
+// payload with the close would be overtaken by it. final reports that the
+// batch is that close packet.
+func (c *Conn) takePollBatchLocked() (batch []*Message, final bool) {
+	batch = c.queue
+	n := len(batch)
+	if c.state == stateClosing && n > 1 && batch[n-1] == closeMsg {
+		c.queue = []*Message{closeMsg}
+		c.queued = 0
+		return batch[:n-1:n-1], false
+	}
+	c.queue, c.queued = nil, 0
+	return batch, c.state == stateClosing && n > 0 && batch[n-1] == closeMsg
 }
 
 // servePost takes a polling payload from the client. Every packet in it is

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gosio/socketio/engineio/packet"
+	"github.com/gosio/socketio/internal/gotrack"
 	"github.com/gosio/socketio/internal/ws"
 )
 
@@ -62,7 +63,7 @@ func (e *RequestError) Error() string {
 type Server struct {
 	cfg      Config
 	upgrader *ws.Upgrader
-	track    tracker
+	track    gotrack.Tracker
 
 	mu       sync.RWMutex
 	sessions map[string]*Conn
@@ -392,9 +393,19 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	}
 	open := s.openPacket(id, transport)
 	c.mu.Lock()
-	batch := append([]*Message{open}, c.queue...)
-	c.queue, c.queued = nil, 0
-	closing, reason := c.state == stateClosing, c.reason
+	var batch []*Message
+	final := false
+	if wsc != nil {
+		batch = append([]*Message{open}, c.queue...)
+		c.queue, c.queued = nil, 0
+	} else {
+		var rest []*Message
+		rest, final = c.takePollBatchLocked()
+		if final { // the close packet waits for the next poll
+			c.queue, rest, final = rest, nil, false
+		}
+		batch = append([]*Message{open}, rest...)
+	}
 	c.mu.Unlock()
 	if wsc != nil {
 		frames := make([]ws.Frame, len(batch))
@@ -412,9 +423,6 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	// Polling: the handshake response carries the open packet and whatever
 	// the connection handler already queued.
 	s.writePayload(w, r, batch)
-	if closing && batch[len(batch)-1] == closeMsg {
-		c.finish(reason, nil, closeMsg)
-	}
 }
 
 func (s *Server) upgradeFailed(err error) {

@@ -571,7 +571,8 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 		t.Fatalf("poll %q", r.body)
 	}
 	f1, f2 := m.wsFrame(false), m.wsFrame(false)
-	if &f1.Wire[0] != &f2.Wire[0] || &m.textForm()[0] != &m.textForm()[0] {
+	t1, t2 := m.textForm(), m.textForm()
+	if &f1.Wire[0] != &f2.Wire[0] || &t1[0] != &t2[0] {
 		t.Fatal("message re-encoded")
 	}
 	allocs := testing.AllocsPerRun(100, func() { _ = m.wsFrame(false); _ = m.textForm() })
@@ -619,5 +620,27 @@ func TestClose(t *testing.T) {
 	}
 	if err := srv.Conn(sid); err != nil {
 		t.Fatal("session still registered")
+	}
+}
+
+// A graceful close over polling sends what is queued first, and the close
+// packet alone in the next response (as Node does).
+func TestGracefulClosePolling(t *testing.T) {
+	srv, rec, hs := startServer(t, Config{})
+	sid := openPolling(t, hs.URL)
+	c := srv.Conn(sid)
+	_ = c.Send([]byte("last"))
+	_ = c.Close()
+	if err := c.Send([]byte("too late")); err != ErrClosed {
+		t.Fatalf("Send after Close: %v", err)
+	}
+	if r := do(t, "GET", pollURL(hs.URL, sidQuery(sid)), "", nil); r.body != "4last" {
+		t.Fatalf("first poll %q", r.body)
+	}
+	if r := do(t, "GET", pollURL(hs.URL, sidQuery(sid)), "", nil); r.body != "1" {
+		t.Fatalf("second poll %q", r.body)
+	}
+	if got := rec.reason(t, sid); got != ReasonForcedClose {
+		t.Fatalf("reason %q", got)
 	}
 }

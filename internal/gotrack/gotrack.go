@@ -1,18 +1,20 @@
-package engineio
+// Package gotrack counts the goroutines a server starts, so that its
+// Shutdown can wait for them.
+package gotrack
 
 import "sync"
 
-// tracker counts the goroutines a Server starts so that Shutdown and Close
+// Tracker counts the goroutines a Server starts so that Shutdown and Close
 // can wait for them. Unlike a sync.WaitGroup it may gain goroutines while
 // someone waits.
-type tracker struct {
+type Tracker struct {
 	mu   sync.Mutex
 	n    int
 	idle *sync.Cond
 }
 
 // Go runs f in a new goroutine counted by the tracker.
-func (t *tracker) Go(f func()) {
+func (t *Tracker) Go(f func()) {
 	t.mu.Lock()
 	t.n++
 	t.mu.Unlock()
@@ -22,7 +24,7 @@ func (t *tracker) Go(f func()) {
 	}()
 }
 
-func (t *tracker) done() {
+func (t *Tracker) done() {
 	t.mu.Lock()
 	t.n--
 	if t.n == 0 && t.idle != nil {
@@ -32,7 +34,7 @@ func (t *tracker) done() {
 }
 
 // Wait blocks until no tracked goroutine runs.
-func (t *tracker) Wait() {
+func (t *Tracker) Wait() {
 	t.mu.Lock()
 	if t.idle == nil {
 		t.idle = sync.NewCond(&t.mu)

@@ -1,0 +1,46 @@
+# Two entry points (see README): `make demo` and `make test`.
+SHELL := /bin/bash
+STATICCHECK_VERSION := v0.8.2
+GOBIN := $(shell go env GOPATH)/bin
+FUZZTIME ?= 20s
+
+.PHONY: all deps demo test lint unit fuzz bench-micro clean
+
+all: test
+
+# npm packages for the interop tests and the demo frontend.
+deps: interop/node_modules/.package-lock.json examples/echo/frontend/node_modules/.package-lock.json
+
+interop/node_modules/.package-lock.json: interop/package-lock.json
+	npm ci --prefix interop --no-audit --no-fund
+
+examples/echo/frontend/node_modules/.package-lock.json: examples/echo/frontend/package-lock.json
+	npm ci --prefix examples/echo/frontend --no-audit --no-fund
+
+# Build the seed's frontend and run the Go echo server on PORT (default 3000).
+demo: deps
+	npm run --prefix examples/echo/frontend build
+	cd examples/echo && go run .
+
+# Everything: lint, unit + interop tests with -race, fuzzing, micro-benchmarks.
+test: deps lint unit fuzz bench-micro
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	go vet ./...
+	@test -x $(GOBIN)/staticcheck && $(GOBIN)/staticcheck -version | grep -q $(STATICCHECK_VERSION:v%=%) || go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck ./...
+
+unit:
+	go test -race -count=1 -timeout 10m ./...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+# Micro-benchmarks run once each so they keep compiling and working; the
+# numbers are informational (docs/benchmarks.md for real comparisons).
+bench-micro:
+	go test -run='^$$' -bench=. -benchmem -benchtime=200ms ./...
+
+clean:
+	rm -rf interop/node_modules examples/echo/frontend/node_modules examples/echo/frontend/dist

@@ -1,0 +1,192 @@
+// Package adapter is the seam between a Socket.IO namespace and the sockets
+// it broadcasts to: room bookkeeping, broadcasts, and the cluster-wide
+// operations that network adapters (Redis and others, in their own modules)
+// relay to other servers.
+//
+// One Adapter serves one namespace. The in-memory adapter (NewMemory) is the
+// default; it is also the local layer that network adapters build on.
+package adapter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/gosio/socketio/engineio"
+	"github.com/gosio/socketio/parser"
+)
+
+// Room names a set of sockets. Every socket is in the room named by its id.
+type Room = string
+
+// SocketID is the id of a Socket.IO socket (not the Engine.IO session id).
+type SocketID = string
+
+// BroadcastFlags modify a broadcast. They mirror socket.io-adapter's
+// BroadcastFlags, whose JSON form network adapters put on the wire.
+type BroadcastFlags struct {
+	// Volatile packets are dropped for sockets whose transport is busy.
+	Volatile bool `json:"volatile,omitempty"`
+	// Compress is the compress flag (nil: unset). The in-memory adapter
+	// ignores it: WebSocket compression is negotiated per connection.
+	Compress *bool `json:"compress,omitempty"`
+	// Local broadcasts stay on this server.
+	Local bool `json:"local,omitempty"`
+	// Timeout bounds a broadcast with acknowledgements (0: none).
+	Timeout time.Duration `json:"-"`
+	// ExpectSingleResponse marks an ack request addressed to one socket.
+	ExpectSingleResponse bool `json:"expectSingleResponse,omitempty"`
+}
+
+// BroadcastOptions select the recipients of an operation: the sockets in
+// at least one of Rooms (all sockets when Rooms is empty) and in none of
+// Except.
+type BroadcastOptions struct {
+	Rooms  []Room
+	Except []Room
+	Flags  BroadcastFlags
+}
+
+// Handshake is the part of the first HTTP request a socket keeps (Node's
+// socket.handshake). It is serialisable so that fetched sockets can cross a
+// cluster.
+type Handshake struct {
+	// Headers of the request that opened the Engine.IO session.
+	Headers map[string][]string `json:"headers"`
+	// Time of the handshake, as JavaScript's Date.toString would print it.
+	Time string `json:"time"`
+	// Address is the client's address (host part of the remote address).
+	Address string `json:"address"`
+	// XDomain reports a cross-origin request (an Origin header was sent).
+	XDomain bool `json:"xdomain"`
+	// Secure reports a TLS connection.
+	Secure bool `json:"secure"`
+	// Issued is the handshake time in milliseconds since the Unix epoch.
+	Issued int64 `json:"issued"`
+	// URL is the request URI of the first request.
+	URL string `json:"url"`
+	// Query holds the query parameters of the first request.
+	Query url.Values `json:"query"`
+	// Auth is the payload the client sent with its CONNECT packet ({} when
+	// none).
+	Auth map[string]any `json:"auth"`
+}
+
+// SocketInfo describes a socket as FetchSockets returns it.
+type SocketInfo struct {
+	ID        SocketID  `json:"id"`
+	Handshake Handshake `json:"handshake"`
+	Rooms     []Room    `json:"rooms"`
+	Data      any       `json:"data"`
+}
+
+// Session is the state kept for connection state recovery.
+type Session struct {
+	SID   SocketID `json:"sid"`
+	PID   string   `json:"pid"`
+	Rooms []Room   `json:"rooms"`
+	Data  any      `json:"data"`
+	// MissedPackets are the events broadcast while the socket was away,
+	// returned by RestoreSession.
+	MissedPackets []*parser.Packet `json:"-"`
+}
+
+// AckResponse is one recipient's answer to a broadcast with ack: the
+// arguments it acknowledged with, and their binary attachments. Answers
+// relayed from other servers carry only the first argument, as in Node.
+type AckResponse struct {
+	Args        []json.RawMessage
+	Attachments [][]byte
+}
+
+// Encoded is a packet encoded once, ready to be written to many sockets.
+type Encoded []*engineio.Message
+
+// Socket is what an adapter sees of a local socket.
+type Socket interface {
+	ID() SocketID
+	// Deliver writes an encoded packet (with its Packet, for outgoing
+	// listeners) to the socket.
+	Deliver(p *parser.Packet, enc Encoded, flags BroadcastFlags)
+	// ExpectAck registers fn to receive this socket's ack for id.
+	ExpectAck(id uint64, fn func(AckResponse))
+	// Disconnect disconnects the socket, closing its whole connection when
+	// close is true.
+	Disconnect(close bool)
+	// Info describes the socket for FetchSockets.
+	Info() SocketInfo
+}
+
+// Namespace is what an adapter sees of its namespace.
+type Namespace interface {
+	// Name is the namespace's name, e.g. "/" or "/admin".
+	Name() string
+	// Socket returns the local socket with the id, or nil.
+	Socket(id SocketID) Socket
+	// Encode encodes a packet once for many recipients.
+	Encode(p *parser.Packet) (Encoded, error)
+	// NextAckID returns a fresh ack id for this namespace.
+	NextAckID() uint64
+	// OnServerSideEmit delivers an event emitted by another server; ack is
+	// nil unless the sender waits for an answer.
+	OnServerSideEmit(args []json.RawMessage, ack func(json.RawMessage))
+}
+
+// Adapter keeps the rooms of one namespace and carries out its broadcasts.
+// All methods must be safe for concurrent use. Methods with a context may
+// reach other servers; the in-memory adapter answers at once.
+type Adapter interface {
+	// AddAll adds the socket to the rooms.
+	AddAll(id SocketID, rooms ...Room)
+	// Del removes the socket from the room.
+	Del(id SocketID, room Room)
+	// DelAll removes the socket from every room.
+	DelAll(id SocketID)
+	// SocketRooms returns the rooms of a local socket (nil if unknown).
+	SocketRooms(id SocketID) []Room
+	// Rooms returns the rooms that have local members.
+	Rooms() []Room
+	// Sockets returns the ids of the local sockets matched by opts.
+	Sockets(opts BroadcastOptions) []SocketID
+
+	// Broadcast sends p to every socket matched by opts.
+	Broadcast(p *parser.Packet, opts BroadcastOptions) error
+	// BroadcastWithAck sends p with an ack id to every matched socket.
+	// onClientCount is called once per server with its number of
+	// recipients; onAck once per answer.
+	BroadcastWithAck(p *parser.Packet, opts BroadcastOptions, onClientCount func(n int), onAck func(AckResponse)) error
+	// ServerCount returns the number of servers sharing this adapter.
+	ServerCount(ctx context.Context) (int, error)
+
+	// AddSockets makes the matched sockets join rooms.
+	AddSockets(ctx context.Context, opts BroadcastOptions, rooms []Room) error
+	// DelSockets makes the matched sockets leave rooms.
+	DelSockets(ctx context.Context, opts BroadcastOptions, rooms []Room) error
+	// DisconnectSockets disconnects the matched sockets.
+	DisconnectSockets(ctx context.Context, opts BroadcastOptions, close bool) error
+	// FetchSockets describes the matched sockets.
+	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]SocketInfo, error)
+
+	// ServerSideEmit sends an event to the other servers' namespaces.
+	ServerSideEmit(ctx context.Context, args []json.RawMessage) error
+	// ServerSideEmitWithAck does the same and gathers one answer per
+	// server.
+	ServerSideEmitWithAck(ctx context.Context, args []json.RawMessage) ([]json.RawMessage, error)
+
+	// PersistSession stores a disconnected socket's state for recovery.
+	PersistSession(ctx context.Context, s *Session) error
+	// RestoreSession returns the stored state of pid with the packets
+	// missed since offset, or (nil, nil) when it cannot be recovered.
+	RestoreSession(ctx context.Context, pid, offset string) (*Session, error)
+
+	// Close releases the adapter's resources.
+	Close() error
+}
+
+// Factory creates the adapter of a namespace.
+type Factory func(nsp Namespace) (Adapter, error)
+
+// ErrNotSupported is returned by operations an adapter cannot carry out.
+var ErrNotSupported = errors.New("adapter: operation not supported")

@@ -1,0 +1,311 @@
+package adapter
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gosio/socketio/parser"
+)
+
+// Memory is the in-memory adapter: rooms and broadcasts within one server.
+// Room membership lookups are map operations; a broadcast to a room costs
+// O(members) and encodes its packet once.
+type Memory struct {
+	nsp Namespace
+
+	mu    sync.RWMutex
+	rooms map[Room]map[SocketID]struct{}
+	sids  map[SocketID]map[Room]struct{}
+
+	sessMu    sync.Mutex
+	sessions  map[string]memSession // by pid
+	lastPrune time.Time
+}
+
+// SessionTTL is how long the in-memory adapter keeps a persisted session
+// (Node's default maxDisconnectionDuration).
+const SessionTTL = 2 * time.Minute
+
+type memSession struct {
+	s       *Session
+	expires time.Time
+}
+
+// NewMemory returns an in-memory adapter for nsp. It has the Factory
+// signature.
+func NewMemory(nsp Namespace) (Adapter, error) {
+	return &Memory{
+		nsp:      nsp,
+		rooms:    make(map[Room]map[SocketID]struct{}),
+		sids:     make(map[SocketID]map[Room]struct{}),
+		sessions: make(map[string]memSession),
+	}, nil
+}
+
+var _ Adapter = (*Memory)(nil)
+
+// AddAll adds the socket to the rooms.
+func (m *Memory) AddAll(id SocketID, rooms ...Room) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	set := m.sids[id]
+	if set == nil {
+		set = make(map[Room]struct{}, len(rooms))
+		m.sids[id] = set
+	}
+	for _, r := range rooms {
+		set[r] = struct{}{}
+		members := m.rooms[r]
+		if members == nil {
+			members = make(map[SocketID]struct{})
+			m.rooms[r] = members
+		}
+		members[id] = struct{}{}
+	}
+}
+
+// Del removes the socket from the room.
+func (m *Memory) Del(id SocketID, room Room) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delLocked(id, room)
+}
+
+func (m *Memory) delLocked(id SocketID, room Room) {
+	if set := m.sids[id]; set != nil {
+		delete(set, room)
+	}
+	if members := m.rooms[room]; members != nil {
+		delete(members, id)
+		if len(members) == 0 {
+			delete(m.rooms, room)
+		}
+	}
+}
+
+// DelAll removes the socket from every room.
+func (m *Memory) DelAll(id SocketID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for r := range m.sids[id] {
+		m.delLocked(id, r)
+	}
+	delete(m.sids, id)
+}
+
+// SocketRooms returns the rooms of a socket, sorted.
+func (m *Memory) SocketRooms(id SocketID) []Room {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	set, ok := m.sids[id]
+	if !ok {
+		return nil
+	}
+	rooms := make([]Room, 0, len(set))
+	for r := range set {
+		rooms = append(rooms, r)
+	}
+	slices.Sort(rooms)
+	return rooms
+}
+
+// Rooms returns the rooms that have members, sorted.
+func (m *Memory) Rooms() []Room {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	rooms := make([]Room, 0, len(m.rooms))
+	for r := range m.rooms {
+		rooms = append(rooms, r)
+	}
+	slices.Sort(rooms)
+	return rooms
+}
+
+// Sockets returns the ids of the sockets matched by opts.
+func (m *Memory) Sockets(opts BroadcastOptions) []SocketID {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.matchLocked(opts)
+}
+
+// matchLocked applies opts: members of any of the rooms (every socket when
+// there are none), minus members of the except rooms, each socket once.
+func (m *Memory) matchLocked(opts BroadcastOptions) []SocketID {
+	var except map[SocketID]struct{}
+	if len(opts.Except) > 0 {
+		except = make(map[SocketID]struct{})
+		for _, r := range opts.Except {
+			for id := range m.rooms[r] {
+				except[id] = struct{}{}
+			}
+		}
+	}
+	var ids []SocketID
+	if len(opts.Rooms) == 0 {
+		ids = make([]SocketID, 0, len(m.sids))
+		for id := range m.sids {
+			if _, skip := except[id]; !skip {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	if len(opts.Rooms) == 1 {
+		members := m.rooms[opts.Rooms[0]]
+		ids = make([]SocketID, 0, len(members))
+		for id := range members {
+			if _, skip := except[id]; !skip {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	seen := make(map[SocketID]struct{})
+	for _, r := range opts.Rooms {
+		for id := range m.rooms[r] {
+			if _, skip := except[id]; skip {
+				continue
+			}
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = struct{}{}
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func (m *Memory) targets(opts BroadcastOptions) []Socket {
+	ids := m.Sockets(opts)
+	socks := make([]Socket, 0, len(ids))
+	for _, id := range ids {
+		if s := m.nsp.Socket(id); s != nil {
+			socks = append(socks, s)
+		}
+	}
+	return socks
+}
+
+// Broadcast encodes p once and writes it to every matched socket.
+func (m *Memory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
+	socks := m.targets(opts)
+	if len(socks) == 0 {
+		return nil
+	}
+	enc, err := m.nsp.Encode(p)
+	if err != nil {
+		return err
+	}
+	for _, s := range socks {
+		s.Deliver(p, enc, opts.Flags)
+	}
+	return nil
+}
+
+// BroadcastWithAck gives p a fresh ack id, registers onAck with every
+// matched socket, reports their number, and writes the packet once encoded.
+func (m *Memory) BroadcastWithAck(p *parser.Packet, opts BroadcastOptions, onClientCount func(int), onAck func(AckResponse)) error {
+	socks := m.targets(opts)
+	p.SetID(m.nsp.NextAckID())
+	enc, err := m.nsp.Encode(p)
+	if err != nil {
+		return err
+	}
+	for _, s := range socks {
+		s.ExpectAck(p.ID, onAck)
+	}
+	onClientCount(len(socks))
+	for _, s := range socks {
+		s.Deliver(p, enc, opts.Flags)
+	}
+	return nil
+}
+
+// ServerCount is 1: the in-memory adapter knows no other server.
+func (m *Memory) ServerCount(context.Context) (int, error) { return 1, nil }
+
+// AddSockets makes the matched sockets join rooms.
+func (m *Memory) AddSockets(_ context.Context, opts BroadcastOptions, rooms []Room) error {
+	for _, id := range m.Sockets(opts) {
+		m.AddAll(id, rooms...)
+	}
+	return nil
+}
+
+// DelSockets makes the matched sockets leave rooms.
+func (m *Memory) DelSockets(_ context.Context, opts BroadcastOptions, rooms []Room) error {
+	for _, id := range m.Sockets(opts) {
+		for _, r := range rooms {
+			m.Del(id, r)
+		}
+	}
+	return nil
+}
+
+// DisconnectSockets disconnects the matched sockets.
+func (m *Memory) DisconnectSockets(_ context.Context, opts BroadcastOptions, close bool) error {
+	for _, s := range m.targets(opts) {
+		s.Disconnect(close)
+	}
+	return nil
+}
+
+// FetchSockets describes the matched sockets.
+func (m *Memory) FetchSockets(_ context.Context, opts BroadcastOptions) ([]SocketInfo, error) {
+	socks := m.targets(opts)
+	infos := make([]SocketInfo, 0, len(socks))
+	for _, s := range socks {
+		infos = append(infos, s.Info())
+	}
+	return infos, nil
+}
+
+// ServerSideEmit does nothing: there is no other server.
+func (m *Memory) ServerSideEmit(context.Context, []json.RawMessage) error { return nil }
+
+// ServerSideEmitWithAck returns no answers at once: there is no other
+// server.
+func (m *Memory) ServerSideEmitWithAck(context.Context, []json.RawMessage) ([]json.RawMessage, error) {
+	return nil, nil
+}
+
+// PersistSession keeps s until RestoreSession takes it. The in-memory
+// adapter keeps no missed packets; recovery with it restores id, rooms and
+// data only.
+func (m *Memory) PersistSession(_ context.Context, s *Session) error {
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	now := time.Now()
+	if now.Sub(m.lastPrune) > 10*time.Second {
+		m.lastPrune = now
+		for pid, ms := range m.sessions {
+			if now.After(ms.expires) {
+				delete(m.sessions, pid)
+			}
+		}
+	}
+	m.sessions[s.PID] = memSession{s: s, expires: now.Add(SessionTTL)}
+	return nil
+}
+
+// RestoreSession returns and forgets the session of pid.
+func (m *Memory) RestoreSession(_ context.Context, pid, _ string) (*Session, error) {
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	ms, ok := m.sessions[pid]
+	if !ok {
+		return nil, nil
+	}
+	delete(m.sessions, pid)
+	if time.Now().After(ms.expires) {
+		return nil, nil
+	}
+	return ms.s, nil
+}
+
+// Close releases nothing: the in-memory adapter holds no resources.
+func (m *Memory) Close() error { return nil }

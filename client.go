@@ -1,0 +1,212 @@
+package socketio
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gosio/socketio/engineio"
+	"github.com/gosio/socketio/parser"
+)
+
+// client is one Engine.IO connection and the namespace sockets multiplexed
+// on it (Node's Client).
+type client struct {
+	srv  *Server
+	conn *engineio.Conn
+	dec  parser.PacketDecoder // used only by the engine's message handler
+
+	mu           sync.Mutex
+	sockets      map[string]*Socket // by namespace name, pending ones included
+	joined       bool
+	closed       bool
+	connectTimer *time.Timer
+}
+
+var errInvalidState = errors.New("socketio: packet for a namespace in the wrong state")
+
+func (s *Server) onEngineConn(conn *engineio.Conn) {
+	cl := &client{
+		srv:     s,
+		conn:    conn,
+		dec:     s.cfg.Parser.NewDecoder(),
+		sockets: make(map[string]*Socket),
+	}
+	cl.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, cl.onConnectTimeout)
+	conn.OnMessage(cl.onMessage)
+	conn.OnClose(cl.onClose)
+}
+
+func (cl *client) onConnectTimeout() {
+	cl.mu.Lock()
+	joined := cl.joined
+	cl.mu.Unlock()
+	if !joined {
+		cl.srv.cfg.Logger.Debug("socket.io: no namespace joined before the connect timeout", "sid", cl.conn.ID())
+		_ = cl.conn.Close()
+	}
+}
+
+// onMessage runs on the engine's reading goroutine, one message at a time.
+func (cl *client) onMessage(data []byte, binary bool) {
+	p, err := cl.dec.Add(data, binary)
+	if err != nil {
+		cl.fail(err)
+		return
+	}
+	if p != nil {
+		cl.onPacket(p)
+	}
+}
+
+// fail closes the whole connection after a protocol violation.
+func (cl *client) fail(err error) {
+	cl.srv.cfg.Logger.Debug("socket.io: closing connection on a bad packet", "sid", cl.conn.ID(), "err", err)
+	cl.mu.Lock()
+	socks := cl.socketList()
+	cl.mu.Unlock()
+	for _, s := range socks {
+		s.emitError(err)
+	}
+	cl.conn.Abort(engineio.ReasonParseError, err)
+}
+
+func (cl *client) socketList() []*Socket {
+	socks := make([]*Socket, 0, len(cl.sockets))
+	for _, s := range cl.sockets {
+		socks = append(socks, s)
+	}
+	return socks
+}
+
+func (cl *client) onPacket(p *parser.Packet) {
+	if p.Namespace == "" {
+		p.Namespace = "/"
+	}
+	if p.Type == parser.Connect {
+		cl.connect(p)
+		return
+	}
+	cl.mu.Lock()
+	s := cl.sockets[p.Namespace]
+	cl.mu.Unlock()
+	if s == nil {
+		cl.fail(fmt.Errorf("%w: %s for namespace %q", errInvalidState, p.Type, p.Namespace))
+		return
+	}
+	switch p.Type {
+	case parser.Event, parser.BinaryEvent:
+		s.onEvent(p)
+	case parser.Ack, parser.BinaryAck:
+		s.onAck(p)
+	case parser.Disconnect:
+		s.onClose(ReasonClientNamespaceDisconnect)
+	default:
+		cl.fail(fmt.Errorf("%w: %s from a client", errInvalidState, p.Type))
+	}
+}
+
+func (cl *client) connect(p *parser.Packet) {
+	cl.mu.Lock()
+	if cl.closed {
+		cl.mu.Unlock()
+		return
+	}
+	if _, dup := cl.sockets[p.Namespace]; dup {
+		cl.mu.Unlock()
+		cl.fail(fmt.Errorf("%w: second CONNECT for %q", errInvalidState, p.Namespace))
+		return
+	}
+	nsp := cl.srv.lookup(p.Namespace)
+	if nsp == nil {
+		cl.mu.Unlock()
+		cl.sendConnectError(p.Namespace, &ConnectError{Message: "Invalid namespace"})
+		return
+	}
+	auth := map[string]any{}
+	if len(p.Data) > 0 {
+		if err := json.Unmarshal(p.Data, &auth); err != nil || auth == nil {
+			cl.mu.Unlock()
+			cl.fail(fmt.Errorf("%w: CONNECT payload is not an object", parser.ErrInvalidPacket))
+			return
+		}
+	}
+	s := newSocket(nsp, cl, auth, p.Data)
+	cl.sockets[p.Namespace] = s
+	cl.mu.Unlock()
+	s.enqueue(func() { nsp.connect(s) })
+}
+
+// joinedNamespace records a successful namespace connection, which clears
+// the connect timeout.
+func (cl *client) joinedNamespace() {
+	cl.mu.Lock()
+	cl.joined = true
+	cl.mu.Unlock()
+	cl.connectTimer.Stop()
+}
+
+// remove forgets s (its namespace connection ended or failed).
+func (cl *client) remove(s *Socket) {
+	cl.mu.Lock()
+	if cl.sockets[s.nsp.name] == s {
+		delete(cl.sockets, s.nsp.name)
+	}
+	cl.mu.Unlock()
+}
+
+func (cl *client) onClose(reason string, _ error) {
+	cl.mu.Lock()
+	cl.closed = true
+	socks := cl.socketList()
+	cl.mu.Unlock()
+	cl.connectTimer.Stop()
+	for _, s := range socks {
+		s.onClose(reason)
+	}
+}
+
+// writePacket encodes p and queues it on the connection.
+func (cl *client) writePacket(p *parser.Packet) error {
+	enc, err := cl.srv.encode(p)
+	if err != nil {
+		return err
+	}
+	return cl.conn.Write(enc...)
+}
+
+func (cl *client) sendConnectError(nsp string, ce *ConnectError) {
+	data, _ := json.Marshal(ce)
+	_ = cl.writePacket(&parser.Packet{Type: parser.ConnectError, Namespace: nsp, Data: data})
+}
+
+// disconnectAll disconnects every socket of the connection, then closes it
+// (Node's socket.disconnect(true)).
+func (cl *client) disconnectAll() {
+	cl.mu.Lock()
+	socks := cl.socketList()
+	cl.mu.Unlock()
+	for _, s := range socks {
+		s.disconnect()
+	}
+	_ = cl.conn.Close()
+}
+
+// encode turns a packet into Engine.IO messages, encoded once.
+func (s *Server) encode(p *parser.Packet) ([]*engineio.Message, error) {
+	msgs, err := s.cfg.Parser.Encode(p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*engineio.Message, len(msgs))
+	for i, m := range msgs {
+		if m.Binary {
+			out[i] = engineio.NewBinaryMessage(m.Data)
+		} else {
+			out[i] = engineio.NewMessage(m.Data)
+		}
+	}
+	return out, nil
+}

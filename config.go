@@ -1,0 +1,81 @@
+package socketio
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gosio/socketio/adapter"
+	"github.com/gosio/socketio/engineio"
+	"github.com/gosio/socketio/parser"
+)
+
+// Config configures a Server. The zero value is ready to use; each field
+// documents its default. NewServer copies it.
+type Config struct {
+	// Path is the URL path of the server, answered with and without its
+	// trailing slash. Default "/socket.io/".
+	Path string
+
+	// ConnectTimeout closes a connection that has joined no namespace this
+	// long after its handshake. Default 45s.
+	ConnectTimeout time.Duration
+
+	// Engine holds the Engine.IO options (heartbeat, MaxPayload, CORS,
+	// transports, cookie, hooks, ...). Their defaults are documented on
+	// engineio.Config. Engine.Path is ignored: Path wins.
+	Engine engineio.Config
+
+	// Adapter creates the adapter of each namespace. Default
+	// adapter.NewMemory.
+	Adapter adapter.Factory
+
+	// Parser encodes and decodes Socket.IO packets. Default
+	// parser.JSONParser{} (npm socket.io-parser).
+	Parser parser.Parser
+
+	// MaxPendingEvents bounds the events of one socket waiting for its
+	// handlers. A client that sends faster than its handlers run is
+	// disconnected with "transport error" once it is reached. Default 1024.
+	MaxPendingEvents int
+
+	// Logger receives diagnostics. Default: none.
+	Logger *slog.Logger
+}
+
+// Defaults, as documented on Config.
+const (
+	DefaultPath             = "/socket.io/"
+	DefaultConnectTimeout   = 45 * time.Second
+	DefaultMaxPendingEvents = 1024
+)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Path == "" {
+		c.Path = DefaultPath
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		return c, errors.New("socketio: Config.Path must start with /")
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.Adapter == nil {
+		c.Adapter = adapter.NewMemory
+	}
+	if c.Parser == nil {
+		c.Parser = parser.JSONParser{}
+	}
+	if c.MaxPendingEvents <= 0 {
+		c.MaxPendingEvents = DefaultMaxPendingEvents
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	c.Engine.Path = c.Path
+	if c.Engine.Logger == nil {
+		c.Engine.Logger = c.Logger
+	}
+	return c, nil
+}

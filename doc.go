@@ -1,0 +1,51 @@
+// Package socketio is a Socket.IO v4 server (Socket.IO protocol v5 over
+// Engine.IO protocol v4), wire-compatible with the official JavaScript
+// client, socket.io-client.
+//
+//	io, _ := socketio.NewServer(socketio.Config{})
+//	io.OnConnection(func(s *socketio.Socket) {
+//		socketio.On(s, "mensaje", func(data string) {
+//			s.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
+//		})
+//	})
+//	http.Handle("/socket.io/", io)
+//
+// # Handlers
+//
+// Events arrive as *Event values: Bind decodes the arguments into typed Go
+// values (structs, strings, numbers, []byte for binary attachments at any
+// depth) and Ack answers the client's ack callback. The generic helpers On
+// and OnAck cover the common one-argument case with a typed function, so
+// user code needs neither ...any nor type assertions. We chose an event
+// value plus generic helpers over reflection on arbitrary function
+// signatures: the types are checked by the compiler, and nothing is
+// analysed at run time.
+//
+// # Concurrency contract
+//
+//   - Every exported method of Server, Namespace, Socket, BroadcastOperator
+//     and Emitter is safe for concurrent use.
+//   - The handlers of one socket (connection handlers, event handlers,
+//     catch-all, packet middleware, error and disconnect handlers) run one
+//     at a time, in arrival order, on a goroutine that exists only while the
+//     socket has work. A slow handler delays that socket only.
+//   - A handler may call EmitWithAck and wait for the answer: acks are read
+//     by the connection's reader, never by the handler's goroutine.
+//   - No user callback runs while a library lock is held.
+//   - Emits never block: packets are queued on the connection. Every queue
+//     is bounded: a connection whose send queue passes
+//     engineio.Config.MaxBufferedBytes, or a socket with more than
+//     Config.MaxPendingEvents events waiting for its handlers, is closed
+//     with "transport error"; volatile emits are dropped instead when the
+//     transport is busy; one slow socket never holds up a broadcast to the
+//     others.
+//   - Shutdown and Close return after every goroutine the server started
+//     has returned.
+//
+// # Disconnect reasons
+//
+// OnDisconnect handlers receive Node's reasons: "server namespace
+// disconnect", "client namespace disconnect", "server shutting down",
+// "transport close", "transport error", "ping timeout", "parse error" (a
+// packet that breaks the protocol), "forced close".
+package socketio

@@ -1,0 +1,156 @@
+// Drives official socket.io-client sockets on behalf of a Go test.
+//
+// usage: node sio-driver.mjs <base-url>
+//
+// Commands arrive as JSON lines on stdin; events leave as JSON lines on
+// stdout. Binary values travel as {"$bin":"<base64>"} in both directions.
+// The process ends when stdin closes, on the "exit" command, or after 60 s.
+//
+// Commands (every one names a client with "c"):
+//   {"cmd":"connect","c":"a","nsp":"/","auth":{...},"transports":["websocket"],"query":{...},
+//    "manager":"m1","reconnection":false}
+//   {"cmd":"emit","c":"a","event":"x","args":[...],"ack":true,"seq":1,"timeout":1000}
+//   {"cmd":"reply","c":"a","event":"x","args":[...],"delay":0}   ack server events "x" with args
+//   {"cmd":"disconnect","c":"a"}
+//   {"cmd":"manager-open","manager":"m1","transports":[...]}     Engine.IO only, no namespace
+//   {"cmd":"exit"}
+// Events:
+//   connect {c,id,transport,recovered}  connect_error {c,message,data}  disconnect {c,reason}
+//   event {c,name,args}  ack {c,seq,args} / ack {c,seq,error}  upgrade {c,transport}
+//   manager-close {manager,reason}  ready
+import { io, Manager } from "socket.io-client";
+import { createInterface } from "node:readline";
+
+const base = process.argv[2];
+const out = (ev, more = {}) => process.stdout.write(JSON.stringify({ ev, ...more }) + "\n");
+const watchdog = setTimeout(() => {
+  out("timeout");
+  process.exit(3);
+}, 60000);
+
+const toWire = (v) => {
+  if (v instanceof ArrayBuffer) return { $bin: Buffer.from(v).toString("base64") };
+  if (ArrayBuffer.isView(v)) return { $bin: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") };
+  if (Array.isArray(v)) return v.map(toWire);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toWire(x)]));
+  return v === undefined ? null : v;
+};
+const fromWire = (v) => {
+  if (Array.isArray(v)) return v.map(fromWire);
+  if (v && typeof v === "object") {
+    if (typeof v.$bin === "string" && Object.keys(v).length === 1) return Buffer.from(v.$bin, "base64");
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
+  }
+  return v;
+};
+
+const sockets = new Map();
+const managers = new Map();
+const replies = new Map(); // "c/event" -> {args, delay}
+
+function manager(name, opts) {
+  if (!name) return null;
+  if (!managers.has(name)) {
+    const m = new Manager(base, { ...opts, autoConnect: false });
+    m.on("close", (reason) => out("manager-close", { manager: name, reason }));
+    managers.set(name, m);
+  }
+  return managers.get(name);
+}
+
+const commands = {
+  connect(cmd) {
+    const opts = {
+      transports: cmd.transports || ["polling", "websocket"],
+      reconnection: cmd.reconnection ?? false,
+      forceNew: !cmd.manager,
+      query: cmd.query,
+      auth: cmd.auth,
+      timeout: 5000,
+    };
+    const nsp = cmd.nsp || "/";
+    const m = manager(cmd.manager, opts);
+    const s = m ? m.socket(nsp, { auth: cmd.auth }) : io(base + (nsp === "/" ? "" : nsp), opts);
+    sockets.set(cmd.c, s);
+    let upgradeSeen = false;
+    s.on("connect", () => {
+      const eng = s.io.engine;
+      out("connect", { c: cmd.c, id: s.id, transport: eng.transport.name, recovered: s.recovered });
+      if (upgradeSeen) return;
+      upgradeSeen = true;
+      // The upgrade may finish before or after the CONNECT reply.
+      if (eng.transport.name === "websocket") {
+        if (opts.transports.length > 1) out("upgrade", { c: cmd.c, transport: "websocket" });
+      } else {
+        eng.once("upgrade", (t) => out("upgrade", { c: cmd.c, transport: t.name }));
+      }
+    });
+    s.on("connect_error", (err) => out("connect_error", { c: cmd.c, message: err.message, data: toWire(err.data) }));
+    s.on("disconnect", (reason) => out("disconnect", { c: cmd.c, reason }));
+    s.onAny((name, ...args) => {
+      let ack = null;
+      if (args.length && typeof args[args.length - 1] === "function") ack = args.pop();
+      out("event", { c: cmd.c, name, args: toWire(args), withAck: !!ack });
+      const r = replies.get(cmd.c + "/" + name);
+      if (ack && r) setTimeout(() => ack(...fromWire(r.args)), r.delay || 0);
+    });
+    if (m) s.connect();
+  },
+  emit(cmd) {
+    const s = sockets.get(cmd.c);
+    const args = fromWire(cmd.args || []);
+    if (!cmd.ack) {
+      (cmd.volatile ? s.volatile : s).emit(cmd.event, ...args);
+      return;
+    }
+    s.timeout(cmd.timeout || 5000).emit(cmd.event, ...args, (err, ...res) => {
+      if (err) out("ack", { c: cmd.c, seq: cmd.seq, error: String(err.message || err) });
+      else out("ack", { c: cmd.c, seq: cmd.seq, args: toWire(res) });
+    });
+  },
+  reply(cmd) {
+    replies.set(cmd.c + "/" + cmd.event, { args: cmd.args || [], delay: cmd.delay || 0 });
+    out("replying", { c: cmd.c, event: cmd.event });
+  },
+  disconnect(cmd) {
+    sockets.get(cmd.c).disconnect();
+  },
+  "manager-open"(cmd) {
+    const m = manager(cmd.manager, { transports: cmd.transports, reconnection: false });
+    m.open((err) => out("manager-open", { manager: cmd.manager, error: err ? String(err.message) : null }));
+  },
+  exit() {
+    finish();
+  },
+};
+
+function finish() {
+  for (const s of sockets.values()) s.disconnect();
+  for (const m of managers.values()) m.engine && m.engine.close();
+  clearTimeout(watchdog);
+  setTimeout(() => process.exit(0), 50);
+}
+
+const rl = createInterface({ input: process.stdin });
+rl.on("line", (line) => {
+  if (!line.trim()) return;
+  let cmd;
+  try {
+    cmd = JSON.parse(line);
+  } catch (e) {
+    out("error", { message: "bad command: " + line });
+    return;
+  }
+  const fn = commands[cmd.cmd];
+  if (!fn) {
+    out("error", { message: "unknown command " + cmd.cmd });
+    return;
+  }
+  try {
+    fn(cmd);
+  } catch (e) {
+    out("error", { message: String(e && e.stack) });
+  }
+});
+rl.on("close", finish);
+out("ready");

@@ -1,0 +1,205 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gosio/socketio/adapter"
+	"github.com/gosio/socketio/parser"
+)
+
+// Middleware runs when a client connects to a namespace, before the
+// connection handlers. Returning an error refuses the connection: the client
+// gets a CONNECT_ERROR carrying the error's message (err.message in
+// JavaScript) and, for a *ConnectError, its Data (err.data).
+type Middleware func(s *Socket) error
+
+// ConnectError is an error a Middleware returns to refuse a connection
+// with data for the client.
+type ConnectError struct {
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+func (e *ConnectError) Error() string { return e.Message }
+
+// NewConnectError returns a *ConnectError with the message and data.
+func NewConnectError(message string, data any) error {
+	return &ConnectError{Message: message, Data: data}
+}
+
+// Namespace is a communication channel multiplexed on the connections
+// (Node's Namespace): its own middleware, connection handlers, sockets and
+// rooms.
+type Namespace struct {
+	srv     *Server
+	name    string
+	adapter adapter.Adapter
+	ackID   atomic.Uint64
+
+	mu          sync.RWMutex
+	sockets     map[string]*Socket
+	middlewares []Middleware
+	onConn      []func(*Socket)
+}
+
+func newNamespace(s *Server, name string) *Namespace {
+	n := &Namespace{srv: s, name: name, sockets: make(map[string]*Socket)}
+	a, err := s.cfg.Adapter(nspView{n})
+	if err != nil {
+		s.cfg.Logger.Error("socket.io: adapter creation failed; using the in-memory adapter", "nsp", name, "err", err)
+		a, _ = adapter.NewMemory(nspView{n})
+	}
+	n.adapter = a
+	return n
+}
+
+// Name returns the namespace's name, e.g. "/" or "/admin".
+func (n *Namespace) Name() string { return n.name }
+
+// Server returns the server the namespace belongs to.
+func (n *Namespace) Server() *Server { return n.srv }
+
+// Adapter returns the namespace's adapter.
+func (n *Namespace) Adapter() adapter.Adapter { return n.adapter }
+
+// Use adds a connection middleware. Middlewares run in the order they were
+// added, on the connecting socket's goroutine.
+func (n *Namespace) Use(mw Middleware) {
+	n.mu.Lock()
+	n.middlewares = append(n.middlewares, mw)
+	n.mu.Unlock()
+}
+
+// OnConnection adds a handler called for each socket that connects.
+func (n *Namespace) OnConnection(fn func(*Socket)) {
+	n.mu.Lock()
+	n.onConn = append(n.onConn, fn)
+	n.mu.Unlock()
+}
+
+// Sockets returns the sockets connected to this namespace on this server.
+func (n *Namespace) Sockets() []*Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]*Socket, 0, len(n.sockets))
+	for _, s := range n.sockets {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Socket returns the local socket with the id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+func (n *Namespace) operator() BroadcastOperator { return BroadcastOperator{nsp: n} }
+
+// Emit sends an event to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error { return n.operator().Emit(event, args...) }
+
+// EmitWithAck sends an event to every socket and gathers their answers; see
+// BroadcastOperator.EmitWithAck.
+func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return n.operator().EmitWithAck(ctx, event, args...)
+}
+
+// To selects the sockets in at least one of the rooms.
+func (n *Namespace) To(rooms ...string) BroadcastOperator { return n.operator().To(rooms...) }
+
+// In is an alias of To.
+func (n *Namespace) In(rooms ...string) BroadcastOperator { return n.operator().To(rooms...) }
+
+// Except leaves out the sockets in the rooms.
+func (n *Namespace) Except(rooms ...string) BroadcastOperator { return n.operator().Except(rooms...) }
+
+// Volatile returns an operator whose packets are dropped for busy sockets.
+func (n *Namespace) Volatile() BroadcastOperator { return n.operator().Volatile() }
+
+// Local returns an operator that stays on this server.
+func (n *Namespace) Local() BroadcastOperator { return n.operator().Local() }
+
+// Compress returns an operator with the compress flag set.
+func (n *Namespace) Compress(c bool) BroadcastOperator { return n.operator().Compress(c) }
+
+// Timeout returns an operator whose EmitWithAck gives up after d.
+func (n *Namespace) Timeout(d time.Duration) BroadcastOperator { return n.operator().Timeout(d) }
+
+// DisconnectSockets disconnects every socket of the namespace.
+func (n *Namespace) DisconnectSockets(close bool) { _ = n.operator().DisconnectSockets(close) }
+
+// connect runs the middlewares for s and, when they all pass, connects it:
+// own room, CONNECT reply, then the connection handlers. It runs on the
+// socket's goroutine.
+func (n *Namespace) connect(s *Socket) {
+	n.mu.RLock()
+	mws := slices.Clone(n.middlewares)
+	n.mu.RUnlock()
+	for _, mw := range mws {
+		var err error
+		if !s.safeCall(func() { err = mw(s) }) {
+			err = errors.New("middleware failed")
+		}
+		if err != nil {
+			s.client.remove(s)
+			ce, ok := err.(*ConnectError)
+			if !ok {
+				ce = &ConnectError{Message: err.Error()}
+			}
+			s.client.sendConnectError(n.name, ce)
+			return
+		}
+	}
+	if !s.markConnected() {
+		return // the connection closed while the middlewares ran
+	}
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	handlers := slices.Clone(n.onConn)
+	n.mu.Unlock()
+	n.adapter.AddAll(s.id, s.id)
+	s.client.joinedNamespace()
+	reply, _ := json.Marshal(struct {
+		SID string `json:"sid"`
+	}{s.id})
+	_ = s.client.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
+	for _, fn := range handlers {
+		if !s.safeCall(func() { fn(s) }) {
+			return
+		}
+	}
+}
+
+func (n *Namespace) remove(s *Socket) {
+	n.mu.Lock()
+	if n.sockets[s.id] == s {
+		delete(n.sockets, s.id)
+	}
+	n.mu.Unlock()
+}
+
+// nspView is the namespace as its adapter sees it.
+type nspView struct{ n *Namespace }
+
+func (v nspView) Name() string { return v.n.name }
+
+func (v nspView) Socket(id adapter.SocketID) adapter.Socket {
+	if s := v.n.Socket(id); s != nil {
+		return s
+	}
+	return nil
+}
+
+func (v nspView) Encode(p *parser.Packet) (adapter.Encoded, error) { return v.n.srv.encode(p) }
+
+func (v nspView) NextAckID() uint64 { return v.n.ackID.Add(1) - 1 }
+
+func (v nspView) OnServerSideEmit([]json.RawMessage, func(json.RawMessage)) {}

@@ -1,0 +1,654 @@
+package socketio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gosio/socketio/adapter"
+	"github.com/gosio/socketio/engineio"
+	"github.com/gosio/socketio/parser"
+)
+
+// Disconnect reasons of server-side sockets, with Node's wording. The
+// engine's reasons (engineio.ReasonTransportClose, ReasonPingTimeout, ...)
+// are passed through as they are.
+const (
+	// ReasonServerNamespaceDisconnect: Socket.Disconnect was called.
+	ReasonServerNamespaceDisconnect = "server namespace disconnect"
+	// ReasonClientNamespaceDisconnect: the client left the namespace.
+	ReasonClientNamespaceDisconnect = "client namespace disconnect"
+	// ReasonServerShuttingDown: Server.Shutdown or Server.Close.
+	ReasonServerShuttingDown = engineio.ReasonServerShutdown
+)
+
+// Errors returned by Socket methods.
+var (
+	// ErrDisconnected is returned by emits on a disconnected socket, and by
+	// EmitWithAck when the socket disconnects before the answer.
+	ErrDisconnected = errors.New("socketio: socket disconnected")
+	// ErrReservedEvent is returned when emitting a reserved event name
+	// (connect, connect_error, disconnect, disconnecting, newListener,
+	// removeListener).
+	ErrReservedEvent = errors.New("socketio: reserved event name")
+)
+
+var errTooManyEvents = errors.New("socketio: too many pending events")
+
+// Handshake describes the request that opened a socket's connection and the
+// auth payload of its namespace CONNECT (Node's socket.handshake).
+type Handshake = adapter.Handshake
+
+type handlerEntry struct {
+	fn   func(*Event)
+	once bool
+}
+
+// Socket is a client's connection to one namespace (Node's server-side
+// Socket).
+//
+// All methods are safe for concurrent use. The socket's handlers (event,
+// catch-all, packet middleware, disconnect) run one at a time, in arrival
+// order, on a goroutine that exists only while there is work; a slow
+// handler delays this socket only. A handler may call EmitWithAck and wait:
+// answers are read by the connection, not by the handler's goroutine.
+type Socket struct {
+	id        string
+	nsp       *Namespace
+	client    *client
+	handshake *Handshake
+	authRaw   json.RawMessage
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	mu            sync.Mutex
+	state         socketState
+	data          any
+	handlers      map[string][]*handlerEntry
+	anyIn         []func(*Event)
+	anyOut        []func(event string, args Args)
+	middlewares   []func(*Event) error
+	disconnecting []func(reason string)
+	disconnected  []func(reason string)
+	errHandlers   []func(error)
+	acks          map[uint64]func(adapter.AckResponse)
+
+	tasks   []func()
+	running bool
+}
+
+type socketState uint8
+
+const (
+	statePending socketState = iota
+	stateConnected
+	stateClosed
+)
+
+func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.RawMessage) *Socket {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Socket{
+		id:        newID(),
+		nsp:       nsp,
+		client:    cl,
+		handshake: buildHandshake(cl.conn.Request(), auth),
+		authRaw:   authRaw,
+		ctx:       ctx,
+		cancel:    cancel,
+		handlers:  make(map[string][]*handlerEntry),
+		acks:      make(map[uint64]func(adapter.AckResponse)),
+	}
+}
+
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func buildHandshake(r *engineio.Request, auth map[string]any) *Handshake {
+	addr := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	return &Handshake{
+		Headers: http.Header(r.Header),
+		Time:    r.Time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
+		Address: addr,
+		XDomain: r.Header.Get("Origin") != "",
+		Secure:  r.TLS != nil,
+		Issued:  r.Time.UnixMilli(),
+		URL:     r.URL.RequestURI(),
+		Query:   r.Query,
+		Auth:    auth,
+	}
+}
+
+// ID returns the socket id. It differs from the Engine.IO session id and
+// names the room every socket is in.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake returns the handshake details. The value must not be modified.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// BindAuth decodes the CONNECT auth payload into v.
+func (s *Socket) BindAuth(v any) error {
+	if len(s.authRaw) == 0 {
+		return json.Unmarshal([]byte("{}"), v)
+	}
+	return json.Unmarshal(s.authRaw, v)
+}
+
+// Conn returns the underlying Engine.IO connection, shared by the client's
+// sockets of every namespace.
+func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
+
+// Context returns a context cancelled when the socket disconnects.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Data returns the value set with SetData (Node's socket.data).
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData stores an application value on the socket. Keep it
+// JSON-serialisable: cluster adapters send it to other servers.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Connected reports whether the socket is connected to its namespace.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateConnected
+}
+
+// On adds a handler for the event.
+func (s *Socket) On(event string, fn func(*Event)) { s.addHandler(event, fn, false) }
+
+// Once adds a handler called for the next occurrence of the event only.
+func (s *Socket) Once(event string, fn func(*Event)) { s.addHandler(event, fn, true) }
+
+func (s *Socket) addHandler(event string, fn func(*Event), once bool) {
+	s.mu.Lock()
+	s.handlers[event] = append(s.handlers[event], &handlerEntry{fn: fn, once: once})
+	s.mu.Unlock()
+}
+
+// Off removes every handler of the event (Node's removeAllListeners(event)).
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.handlers, event)
+	s.mu.Unlock()
+}
+
+// EventNames returns the events that have handlers.
+func (s *Socket) EventNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.handlers))
+	for n := range s.handlers {
+		names = append(names, n)
+	}
+	return names
+}
+
+// OnAny adds a handler called for every incoming event, after the event's
+// own handlers.
+func (s *Socket) OnAny(fn func(*Event)) {
+	s.mu.Lock()
+	s.anyIn = append(s.anyIn, fn)
+	s.mu.Unlock()
+}
+
+// OffAny removes the OnAny handlers.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	s.anyIn = nil
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing adds a handler called for every event sent to the client,
+// broadcasts included.
+func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
+	s.mu.Lock()
+	s.anyOut = append(s.anyOut, fn)
+	s.mu.Unlock()
+}
+
+// OffAnyOutgoing removes the OnAnyOutgoing handlers.
+func (s *Socket) OffAnyOutgoing() {
+	s.mu.Lock()
+	s.anyOut = nil
+	s.mu.Unlock()
+}
+
+// Use adds a packet middleware, run for each incoming event before its
+// handlers. An error stops the event and is passed to the OnError handlers
+// (Node's socket.use and "error" event).
+func (s *Socket) Use(fn func(*Event) error) {
+	s.mu.Lock()
+	s.middlewares = append(s.middlewares, fn)
+	s.mu.Unlock()
+}
+
+// OnError adds a handler for errors: packet middleware refusals, arguments
+// that do not decode into a typed handler's type, a connection closed for a
+// bad packet.
+func (s *Socket) OnError(fn func(error)) {
+	s.mu.Lock()
+	s.errHandlers = append(s.errHandlers, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting adds a handler called when the socket is about to
+// disconnect, while it is still in its rooms.
+func (s *Socket) OnDisconnecting(fn func(reason string)) {
+	s.mu.Lock()
+	s.disconnecting = append(s.disconnecting, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a handler called once the socket has disconnected,
+// with the reason ("client namespace disconnect", "transport close", ...).
+func (s *Socket) OnDisconnect(fn func(reason string)) {
+	s.mu.Lock()
+	s.disconnected = append(s.disconnected, fn)
+	s.mu.Unlock()
+}
+
+// Join adds the socket to the rooms.
+func (s *Socket) Join(rooms ...string) { s.nsp.adapter.AddAll(s.id, rooms...) }
+
+// Leave removes the socket from the room.
+func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s.id, room) }
+
+// Rooms returns the rooms the socket is in, its own id included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
+
+// Emit sends an event to the client. Arguments are encoded as JSON; []byte
+// values, at any depth, travel as binary attachments.
+func (s *Socket) Emit(event string, args ...any) error {
+	return Emitter{s: s}.Emit(event, args...)
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement,
+// until ctx is done or the socket disconnects.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
+}
+
+// Volatile returns an emitter whose events are dropped when the transport
+// is not ready to send at once.
+func (s *Socket) Volatile() Emitter { return Emitter{s: s, flags: adapter.BroadcastFlags{Volatile: true}} }
+
+// Compress returns an emitter with the compress flag set. WebSocket
+// compression is negotiated per connection (engineio.Config.PerMessageDeflate);
+// the flag is kept for API parity.
+func (s *Socket) Compress(c bool) Emitter {
+	return Emitter{s: s, flags: adapter.BroadcastFlags{Compress: &c}}
+}
+
+// Timeout returns an emitter whose EmitWithAck gives up after d.
+func (s *Socket) Timeout(d time.Duration) Emitter {
+	return Emitter{s: s, flags: adapter.BroadcastFlags{Timeout: d}}
+}
+
+// To selects the sockets in the rooms, this one excluded (Node's
+// socket.to(room)).
+func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
+
+// In is an alias of To.
+func (s *Socket) In(rooms ...string) BroadcastOperator { return s.To(rooms...) }
+
+// Except selects every socket of the namespace outside the rooms, this one
+// excluded.
+func (s *Socket) Except(rooms ...string) BroadcastOperator { return s.Broadcast().Except(rooms...) }
+
+// Broadcast selects every socket of the namespace but this one.
+func (s *Socket) Broadcast() BroadcastOperator {
+	return BroadcastOperator{nsp: s.nsp, except: []string{s.id}}
+}
+
+// Disconnect disconnects the socket from its namespace (the client sees
+// "io server disconnect" and does not reconnect by itself). With close, the
+// whole connection is closed, every namespace of the client included.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.client.disconnectAll()
+		return
+	}
+	s.disconnect()
+}
+
+// disconnect sends a DISCONNECT packet and closes the socket.
+func (s *Socket) disconnect() {
+	if !s.Connected() {
+		return
+	}
+	_ = s.client.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
+	s.onClose(ReasonServerNamespaceDisconnect)
+}
+
+// Emitter sends events to one socket with flags (volatile, compress,
+// timeout). It is a value: each method returns a new one.
+type Emitter struct {
+	s     *Socket
+	flags adapter.BroadcastFlags
+}
+
+// Volatile returns a copy of e that drops events for a busy transport.
+func (e Emitter) Volatile() Emitter { e.flags.Volatile = true; return e }
+
+// Timeout returns a copy of e whose EmitWithAck gives up after d.
+func (e Emitter) Timeout(d time.Duration) Emitter { e.flags.Timeout = d; return e }
+
+// Emit sends an event to the socket's client.
+func (e Emitter) Emit(event string, args ...any) error {
+	if parser.IsReservedEvent(event) {
+		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	p, err := parser.NewEvent(e.s.nsp.name, event, args...)
+	if err != nil {
+		return err
+	}
+	return e.s.send(p, e.flags)
+}
+
+// EmitWithAck sends an event and waits for its acknowledgement, until ctx
+// is done, the emitter's timeout passes, or the socket disconnects.
+func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	if parser.IsReservedEvent(event) {
+		return Args{}, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	p, err := parser.NewEvent(e.s.nsp.name, event, args...)
+	if err != nil {
+		return Args{}, err
+	}
+	if e.flags.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.flags.Timeout)
+		defer cancel()
+	}
+	id := nspView{e.s.nsp}.NextAckID()
+	p.SetID(id)
+	ch := make(chan adapter.AckResponse, 1)
+	e.s.ExpectAck(id, func(r adapter.AckResponse) { ch <- r })
+	if err := e.s.send(p, e.flags); err != nil {
+		e.s.dropAck(id)
+		return Args{}, err
+	}
+	select {
+	case r := <-ch:
+		return Args{raw: r.Args, atts: r.Attachments}, nil
+	case <-ctx.Done():
+		e.s.dropAck(id)
+		return Args{}, ctx.Err()
+	case <-e.s.ctx.Done():
+		return Args{}, ErrDisconnected
+	}
+}
+
+// send writes a packet addressed to this socket only.
+func (s *Socket) send(p *parser.Packet, flags adapter.BroadcastFlags) error {
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	if flags.Volatile && !s.client.conn.Writable() {
+		return nil
+	}
+	enc, err := s.nsp.srv.encode(p)
+	if err != nil {
+		return err
+	}
+	s.notifyOutgoing(p)
+	return s.client.conn.Write(enc...)
+}
+
+// Deliver writes a packet encoded once for many sockets. It implements
+// adapter.Socket.
+func (s *Socket) Deliver(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) {
+	if !s.Connected() {
+		return
+	}
+	if flags.Volatile && !s.client.conn.Writable() {
+		return
+	}
+	s.notifyOutgoing(p)
+	_ = s.client.conn.Write(enc...)
+}
+
+func (s *Socket) notifyOutgoing(p *parser.Packet) {
+	s.mu.Lock()
+	fns := s.anyOut
+	s.mu.Unlock()
+	if len(fns) == 0 {
+		return
+	}
+	name, raw, err := parser.DecodeEvent(p)
+	if err != nil {
+		return
+	}
+	args := Args{raw: raw, atts: p.Attachments}
+	s.enqueue(func() {
+		for _, fn := range fns {
+			s.safeCall(func() { fn(name, args) })
+		}
+	})
+}
+
+// ExpectAck registers fn for the client's acknowledgement of id. It
+// implements adapter.Socket.
+func (s *Socket) ExpectAck(id uint64, fn func(adapter.AckResponse)) {
+	s.mu.Lock()
+	s.acks[id] = fn
+	s.mu.Unlock()
+}
+
+func (s *Socket) dropAck(id uint64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// Info describes the socket for FetchSockets. It implements adapter.Socket.
+func (s *Socket) Info() adapter.SocketInfo {
+	return adapter.SocketInfo{ID: s.id, Handshake: *s.handshake, Rooms: s.Rooms(), Data: s.Data()}
+}
+
+// onAck runs on the connection's reader: it hands the answer to whoever
+// waits for it, never blocking.
+func (s *Socket) onAck(p *parser.Packet) {
+	args, err := parser.SplitArray(p.Data)
+	if err != nil {
+		s.client.fail(err)
+		return
+	}
+	s.mu.Lock()
+	fn := s.acks[p.ID]
+	delete(s.acks, p.ID)
+	s.mu.Unlock()
+	if fn != nil {
+		fn(adapter.AckResponse{Args: args, Attachments: p.Attachments})
+	}
+}
+
+// onEvent runs on the connection's reader and queues the event for the
+// socket's handlers.
+func (s *Socket) onEvent(p *parser.Packet) {
+	name, args, err := parser.DecodeEvent(p)
+	if err != nil {
+		s.client.fail(err)
+		return
+	}
+	ev := &Event{Name: name, args: Args{raw: args, atts: p.Attachments}, socket: s, ackID: p.ID, hasAck: p.HasID}
+	s.enqueue(func() { s.dispatch(ev) })
+}
+
+func (s *Socket) dispatch(ev *Event) {
+	s.mu.Lock()
+	if s.state != stateConnected {
+		s.mu.Unlock()
+		return
+	}
+	mws := s.middlewares
+	entries := s.handlers[ev.Name]
+	if len(entries) > 0 {
+		kept := entries[:0:0]
+		for _, h := range entries {
+			if !h.once {
+				kept = append(kept, h)
+			}
+		}
+		if len(kept) != len(entries) {
+			s.handlers[ev.Name] = kept
+		}
+	}
+	anyIn := s.anyIn
+	s.mu.Unlock()
+	for _, mw := range mws {
+		var err error
+		if !s.safeCall(func() { err = mw(ev) }) {
+			return
+		}
+		if err != nil {
+			s.emitError(err)
+			return
+		}
+	}
+	for _, h := range entries {
+		s.safeCall(func() { h.fn(ev) })
+	}
+	for _, fn := range anyIn {
+		s.safeCall(func() { fn(ev) })
+	}
+}
+
+func (s *Socket) emitError(err error) {
+	s.mu.Lock()
+	fns := s.errHandlers
+	s.mu.Unlock()
+	if len(fns) == 0 {
+		s.nsp.srv.cfg.Logger.Debug("socket.io: socket error", "id", s.id, "err", err)
+		return
+	}
+	s.enqueue(func() {
+		for _, fn := range fns {
+			s.safeCall(func() { fn(err) })
+		}
+	})
+}
+
+// enqueue adds a task for the socket's goroutine, starting it if needed.
+func (s *Socket) enqueue(task func()) {
+	s.mu.Lock()
+	if len(s.tasks) >= s.nsp.srv.cfg.MaxPendingEvents {
+		s.mu.Unlock()
+		s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id)
+		s.client.conn.Abort(engineio.ReasonTransportError, errTooManyEvents)
+		return
+	}
+	s.tasks = append(s.tasks, task)
+	if !s.running {
+		s.running = true
+		s.nsp.srv.track.Go(s.run)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Socket) run() {
+	for {
+		s.mu.Lock()
+		if len(s.tasks) == 0 {
+			s.running = false
+			s.tasks = nil
+			s.mu.Unlock()
+			return
+		}
+		task := s.tasks[0]
+		s.tasks[0] = nil
+		s.tasks = s.tasks[1:]
+		s.mu.Unlock()
+		task()
+	}
+}
+
+// safeCall runs application code, turning a panic into a logged error.
+func (s *Socket) safeCall(fn func()) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.nsp.srv.cfg.Logger.Error("socket.io: handler panicked", "id", s.id, "nsp", s.nsp.name,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	fn()
+	return true
+}
+
+// markConnected moves a pending socket to connected; false if it was
+// closed meanwhile.
+func (s *Socket) markConnected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != statePending {
+		return false
+	}
+	s.state = stateConnected
+	return true
+}
+
+// onClose disconnects the socket: pending answers fail at once, queued
+// events are dropped, then (on the socket's goroutine) the disconnecting
+// handlers run with the rooms still there, the rooms are left and the
+// disconnect handlers run.
+func (s *Socket) onClose(reason string) {
+	s.mu.Lock()
+	prev := s.state
+	if prev == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosed
+	s.tasks = nil
+	s.acks = make(map[uint64]func(adapter.AckResponse))
+	disconnecting, disconnected := s.disconnecting, s.disconnected
+	s.mu.Unlock()
+	s.cancel()
+	s.client.remove(s)
+	if prev == statePending {
+		return
+	}
+	s.mu.Lock()
+	s.tasks = append(s.tasks, func() {
+		for _, fn := range disconnecting {
+			s.safeCall(func() { fn(reason) })
+		}
+		s.nsp.adapter.DelAll(s.id)
+		s.nsp.remove(s)
+		for _, fn := range disconnected {
+			s.safeCall(func() { fn(reason) })
+		}
+	})
+	if !s.running {
+		s.running = true
+		s.nsp.srv.track.Go(s.run)
+	}
+	s.mu.Unlock()
+}
