@@ -296,7 +296,9 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 
 // Volatile returns an emitter whose events are dropped when the transport
 // is not ready to send at once.
-func (s *Socket) Volatile() Emitter { return Emitter{s: s, flags: adapter.BroadcastFlags{Volatile: true}} }
+func (s *Socket) Volatile() Emitter {
+	return Emitter{s: s, flags: adapter.BroadcastFlags{Volatile: true}}
+}
 
 // Compress returns an emitter with the compress flag set. WebSocket
 // compression is negotiated per connection (engineio.Config.PerMessageDeflate);

@@ -106,7 +106,7 @@ func (c *Conn) takePollBatchLocked() (batch []*Message, final bool) {
 	if c.state == stateClosing && n > 1 && batch[n-1] == closeMsg {
 		c.queue = []*Message{closeMsg}
 		c.queued = 0
-		return batch[:n-1:n-1], false
+		return batch[: n-1 : n-1], false
 	}
 	c.queue, c.queued = nil, 0
 	return batch, c.state == stateClosing && n > 0 && batch[n-1] == closeMsg

@@ -91,3 +91,28 @@ func Filter(evs []Event, name string) []Event {
 	}
 	return r
 }
+
+// RunPython runs `/usr/bin/python3 script args...` from the interop folder
+// (Debian's python3-socketio lives there, not in other Pythons on PATH) and
+// returns the events it printed; a non-zero exit fails the test.
+func RunPython(t testing.TB, timeout time.Duration, script string, args ...string) []Event {
+	t.Helper()
+	dir := InteropDir(t)
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import socketio, websocket, requests").Run(); err != nil {
+		t.Fatalf("the Python interop test needs Debian's python3-socketio, python3-websocket and python3-requests "+
+			"(apt-get install -y python3-socketio python3-websocket python3-requests): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, append([]string{script}, args...)...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	evs := ParseEvents(t, stdout.Bytes())
+	if err != nil {
+		t.Fatalf("python3 %s %s: %v\nstdout:\n%s\nstderr:\n%s", script, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return evs
+}
