@@ -3,8 +3,10 @@ SHELL := /bin/bash
 STATICCHECK_VERSION := v0.8.2
 GOBIN := $(shell go env GOPATH)/bin
 FUZZTIME ?= 20s
+# Every Go module of the repository (examples live in their own modules).
+MODULES := . examples/echo
 
-.PHONY: all deps demo test lint unit fuzz bench-micro clean
+.PHONY: all deps frontend demo test lint unit fuzz bench-micro clean
 
 all: test
 
@@ -17,22 +19,24 @@ interop/node_modules/.package-lock.json: interop/package-lock.json
 examples/echo/frontend/node_modules/.package-lock.json: examples/echo/frontend/package-lock.json
 	npm ci --prefix examples/echo/frontend --no-audit --no-fund
 
-# Build the seed's frontend and run the Go echo server on PORT (default 3000).
-demo: deps
+# The seed's frontend, built for the Go echo server to serve.
+frontend: deps
 	npm run --prefix examples/echo/frontend build
+
+# Build the seed's frontend and run the Go echo server on PORT (default 3000).
+demo: frontend
 	cd examples/echo && go run .
 
 # Everything: lint, unit + interop tests with -race, fuzzing, micro-benchmarks.
-test: deps lint unit fuzz bench-micro
+test: deps frontend lint unit fuzz bench-micro
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
-	go vet ./...
 	@test -x $(GOBIN)/staticcheck && $(GOBIN)/staticcheck -version | grep -q $(STATICCHECK_VERSION:v%=%) || go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	$(GOBIN)/staticcheck ./...
+	for m in $(MODULES); do (cd $$m && go vet ./... && $(GOBIN)/staticcheck ./...) || exit 1; done
 
 unit:
-	go test -race -count=1 -timeout 10m ./...
+	for m in $(MODULES); do (cd $$m && go test -race -count=1 -timeout 10m ./...) || exit 1; done
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

@@ -82,6 +82,10 @@ try {
       '--no-first-run',
       '--disable-component-update',
       '--disable-sync',
+      // HOST_RULES lets a test serve the page where the seed's hard-coded
+      // URL points (http://localhost:3000) while the server listens on a
+      // free port: e.g. "MAP localhost:3000 127.0.0.1:41234".
+      ...(process.env.HOST_RULES ? [`--host-resolver-rules=${process.env.HOST_RULES}`] : []),
     ],
     timeout,
   });

@@ -46,11 +46,18 @@ func (e Event) Str(k string) string { s, _ := e[k].(string); return s }
 // line that is not JSON fails the test.
 func RunNode(t testing.TB, timeout time.Duration, script string, args ...string) []Event {
 	t.Helper()
+	return RunNodeEnv(t, timeout, nil, script, args...)
+}
+
+// RunNodeEnv is RunNode with extra environment variables ("K=V").
+func RunNodeEnv(t testing.TB, timeout time.Duration, env []string, script string, args ...string) []Event {
+	t.Helper()
 	dir := InteropDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
