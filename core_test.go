@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -281,5 +282,59 @@ func TestEmitWithAckFromHandler(t *testing.T) {
 	}
 	if _, err := io.Sockets().Sockets()[0].EmitWithAck(context.Background(), "connect"); !errors.Is(err, socketio.ErrReservedEvent) {
 		t.Fatalf("reserved event: %v", err)
+	}
+}
+
+// OnDisconnecting runs while the socket is still in its rooms;
+// OnDisconnect after it has left them. DisconnectSockets(true) sends every
+// socket a DISCONNECT and closes the connections.
+func TestDisconnectingSeesRooms(t *testing.T) {
+	io, err := socketio.NewServer(socketio.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		phase, reason string
+		rooms         []string
+	}
+	got := make(chan seen, 8)
+	io.OnConnection(func(s *socketio.Socket) {
+		s.Join("lobby")
+		s.OnDisconnecting(func(reason string) { got <- seen{"disconnecting", reason, s.Rooms()} })
+		s.OnDisconnect(func(reason string) { got <- seen{"disconnect", reason, s.Rooms()} })
+	})
+	url := serve(t, io)
+	a, idA := rawSocket(t, url, "/")
+	b, _ := rawSocket(t, url, "/")
+	if n := len(io.To("lobby").Sockets()); n != 2 {
+		t.Fatalf("%d sockets in the lobby", n)
+	}
+	io.DisconnectSockets(true)
+	for _, c := range []*testutil.RawWS{a, b} {
+		c.Expect("41")
+		c.WaitClosed()
+	}
+	var phases []seen
+	for range 4 {
+		select {
+		case s := <-got:
+			phases = append(phases, s)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("handlers ran: %+v", phases)
+		}
+	}
+	for _, p := range phases {
+		if p.reason != socketio.ReasonServerNamespaceDisconnect {
+			t.Fatalf("reason %q", p.reason)
+		}
+		if p.phase == "disconnecting" && !slices.Contains(p.rooms, "lobby") {
+			t.Fatalf("disconnecting without its rooms: %v", p.rooms)
+		}
+		if p.phase == "disconnect" && len(p.rooms) != 0 {
+			t.Fatalf("disconnect still in rooms %v", p.rooms)
+		}
+	}
+	if io.Sockets().Socket(idA) != nil || len(io.To("lobby").Sockets()) != 0 {
+		t.Fatal("disconnected sockets still registered")
 	}
 }

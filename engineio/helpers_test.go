@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosio/socketio/internal/testutil"
 	"github.com/lxzan/gws"
 )
 
@@ -60,98 +61,38 @@ func openPolling(t *testing.T, base string) string {
 
 func sidQuery(sid string) string { return "EIO=4&transport=polling&sid=" + url.QueryEscape(sid) }
 
-// wsClient is a raw WebSocket peer for protocol tests.
-type wsClient struct {
-	conn   *gws.Conn
-	msgs   chan wsMsg
-	closed chan error
-}
-
-type wsMsg struct {
-	binary bool
-	data   string
-}
-
-type wsEvents struct{ c *wsClient }
-
-func (e wsEvents) OnOpen(*gws.Conn)               {}
-func (e wsEvents) OnClose(_ *gws.Conn, err error) { e.c.closed <- err }
-func (e wsEvents) OnPing(c *gws.Conn, p []byte)   { _ = c.WritePong(p) }
-func (e wsEvents) OnPong(*gws.Conn, []byte)       {}
-func (e wsEvents) OnMessage(_ *gws.Conn, m *gws.Message) {
-	e.c.msgs <- wsMsg{m.Opcode == gws.OpcodeBinary, string(m.Bytes())}
-	m.Close()
-}
+// wsClient is a raw WebSocket peer that leaves pings to the test.
+type wsClient = testutil.RawWS
 
 // dialWS opens a raw WebSocket to base with the query; it returns the HTTP
 // response when the handshake is refused.
 func dialWS(t *testing.T, base, query string, hdr http.Header) (*wsClient, *http.Response, error) {
 	t.Helper()
-	c := &wsClient{msgs: make(chan wsMsg, 64), closed: make(chan error, 1)}
-	addr := "ws" + strings.TrimPrefix(base, "http") + "/engine.io/?" + query
-	conn, res, err := gws.NewClient(wsEvents{c}, &gws.ClientOption{Addr: addr, RequestHeader: hdr, ReadMaxPayloadSize: 4 << 20})
-	if err != nil {
-		return nil, res, err
-	}
-	c.conn = conn
-	go conn.ReadLoop()
-	t.Cleanup(func() { _ = conn.NetConn().Close() })
-	return c, res, nil
+	return dialWSOpt(t, base, query, &gws.ClientOption{RequestHeader: hdr})
 }
 
-func (c *wsClient) send(t *testing.T, s string) {
+func dialWSOpt(t *testing.T, base, query string, opt *gws.ClientOption) (*wsClient, *http.Response, error) {
 	t.Helper()
-	if err := c.conn.WriteString(s); err != nil {
-		t.Fatal(err)
+	c, res, err := testutil.DialWSWith(t, base, "/engine.io/?"+query, opt)
+	if c != nil {
+		c.AutoPong = false
 	}
+	return c, res, err
 }
 
-func (c *wsClient) next(t *testing.T) wsMsg {
-	t.Helper()
-	select {
-	case m := <-c.msgs:
-		return m
-	case err := <-c.closed:
-		// Messages that arrived before the close come first.
-		select {
-		case m := <-c.msgs:
-			c.closed <- err
-			return m
-		default:
-		}
-		t.Fatalf("websocket closed while waiting for a message: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("no websocket message within 5s")
-	}
-	return wsMsg{}
-}
-
-// expect reads messages, skipping pings, until one arrives; it must equal want.
-func (c *wsClient) expect(t *testing.T, want string) {
+// expect reads frames, skipping pings unless a ping is wanted, until one
+// arrives; it must equal want.
+func expect(t *testing.T, c *wsClient, want string) {
 	t.Helper()
 	for {
-		m := c.next(t)
-		if m.data == "2" && want != "2" {
+		m := c.Next()
+		if m.Data == "2" && want != "2" {
 			continue
 		}
-		if m.data != want {
-			t.Fatalf("websocket got %q, want %q", m.data, want)
+		if m.Data != want {
+			t.Fatalf("websocket got %q, want %q", m.Data, want)
 		}
 		return
-	}
-}
-
-func (c *wsClient) waitClosed(t *testing.T) error {
-	t.Helper()
-	for {
-		select {
-		case <-c.msgs:
-		case err := <-c.closed:
-			return err
-		case <-time.After(5 * time.Second):
-			t.Fatal("websocket not closed within 5s")
-			return nil
-		}
 	}
 }
 

@@ -233,17 +233,17 @@ func TestMalformedRequests(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				open := c.next(t)
-				sid := sidOf(t, open.data)
+				open := c.Next()
+				sid := sidOf(t, open.Data)
 				if tc.binary {
-					_ = c.conn.WriteMessage(2, []byte(tc.frame))
+					_ = c.Conn.WriteMessage(2, []byte(tc.frame))
 				} else {
-					c.send(t, tc.frame)
+					c.Send(tc.frame)
 				}
 				if got := rec.reason(t, sid); got != tc.reason {
 					t.Fatalf("reason %q, want %q", got, tc.reason)
 				}
-				c.waitClosed(t)
+				c.WaitClosed()
 				env.check(t)
 			})
 		}
@@ -261,8 +261,8 @@ func TestMalformedRequests(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				c.send(t, tc.first)
-				c.waitClosed(t)
+				c.Send(tc.first)
+				c.WaitClosed()
 				if !rec.open(sid) {
 					t.Fatal("a failed probe closed the session")
 				}
@@ -283,9 +283,9 @@ func TestMalformedRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.send(t, "2probe")
-		c.expect(t, "3probe")
-		c.send(t, "5")
+		c.Send("2probe")
+		expect(t, c, "3probe")
+		c.Send("5")
 		waitFor(t, func() bool { return srv.Conn(sid) != nil && srv.Conn(sid).Transport() == WebSocket })
 		if r := do(t, "GET", pollURL(hs.URL, sidQuery(sid)), "", nil); r.status != 400 || r.body != jsonErr(3, "Bad request") {
 			t.Fatalf("GET after upgrade: %d %q", r.status, r.body)
@@ -297,8 +297,8 @@ func TestMalformedRequests(t *testing.T) {
 		if r.status != 400 || r.body != "Bad request" {
 			t.Fatalf("second websocket: %d %q", r.status, r.body)
 		}
-		c.send(t, "4over-ws")
-		c.expect(t, "4over-ws")
+		c.Send("4over-ws")
+		expect(t, c, "4over-ws")
 		if !rec.open(sid) {
 			t.Fatal("session closed")
 		}

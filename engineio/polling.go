@@ -15,22 +15,35 @@ import (
 // every 100 ms).
 const upgradeGrace = 100 * time.Millisecond
 
-// servePoll answers a long-polling GET: at once with whatever is queued, or
-// when something is queued, the session ends, or an upgrade releases it.
-func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
+// beginRequest admits a polling GET or POST: the session must still be on
+// polling (400 code 3 otherwise), and no other request of the same kind may
+// be in progress (*active): an overlapping one gets 400 and ends the
+// session. On success *active is set.
+func (c *Conn) beginRequest(w http.ResponseWriter, r *http.Request, active *bool) bool {
 	c.mu.Lock()
 	if c.state != stateClosed && c.transport != Polling {
 		c.mu.Unlock()
 		c.srv.refuse(w, r, codeBadRequest, "transport mismatch")
-		return
+		return false
 	}
-	if c.getActive {
+	if *active {
 		c.mu.Unlock()
 		w.WriteHeader(http.StatusBadRequest)
 		c.finish(ReasonTransportError, errOverlap, closeMsg)
+		return false
+	}
+	*active = true
+	c.mu.Unlock()
+	return true
+}
+
+// servePoll answers a long-polling GET: at once with whatever is queued, or
+// when something is queued, the session ends, or an upgrade releases it.
+func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
+	if !c.beginRequest(w, r, &c.getActive) {
 		return
 	}
-	c.getActive = true
+	c.mu.Lock()
 	arrivedProbing := c.probing
 	c.mu.Unlock()
 
@@ -115,20 +128,9 @@ func (c *Conn) takePollBatchLocked() (batch []*Message, final bool) {
 // servePost takes a polling payload from the client. Every packet in it is
 // handled, message handlers included, before the POST is answered.
 func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	if c.state != stateClosed && c.transport != Polling {
-		c.mu.Unlock()
-		c.srv.refuse(w, r, codeBadRequest, "transport mismatch")
+	if !c.beginRequest(w, r, &c.postActive) {
 		return
 	}
-	if c.postActive {
-		c.mu.Unlock()
-		w.WriteHeader(http.StatusBadRequest)
-		c.finish(ReasonTransportError, errOverlap, closeMsg)
-		return
-	}
-	c.postActive = true
-	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		c.postActive = false

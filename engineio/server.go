@@ -538,6 +538,13 @@ func (c *Conn) onProbePacket(wsc *ws.Conn, p packet.Packet) {
 	}
 }
 
+// roleOf tells whether wsc is the session's probing or current WebSocket.
+func (c *Conn) roleOf(wsc *ws.Conn) (probe, current bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.probe == wsc, c.ws == wsc
+}
+
 // wsHandler receives the events of every WebSocket of the server.
 type wsHandler struct{ s *Server }
 
@@ -556,10 +563,7 @@ func (h wsHandler) OnMessage(wsc *ws.Conn, binary bool, data []byte) {
 			p.Data = bytes.Clone(p.Data)
 		}
 	}
-	c.mu.Lock()
-	isProbe := c.probe == wsc
-	isMain := c.ws == wsc
-	c.mu.Unlock()
+	isProbe, isMain := c.roleOf(wsc)
 	switch {
 	case isProbe:
 		if err != nil {
@@ -581,10 +585,7 @@ func (h wsHandler) OnClose(wsc *ws.Conn, err error) {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	isProbe := c.probe == wsc
-	isMain := c.ws == wsc
-	c.mu.Unlock()
+	isProbe, isMain := c.roleOf(wsc)
 	switch {
 	case isProbe:
 		c.dropProbe(wsc)

@@ -55,11 +55,11 @@ func TestHandshake(t *testing.T) {
 	if res.StatusCode != 101 {
 		t.Fatalf("status %d", res.StatusCode)
 	}
-	open := c.next(t)
-	sid = sidOf(t, open.data)
+	open := c.Next()
+	sid = sidOf(t, open.Data)
 	want = `0{"sid":"` + sid + `","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`
-	if open.data != want || open.binary {
-		t.Fatalf("websocket handshake\n got %s\nwant %s", open.data, want)
+	if open.Data != want || open.Binary {
+		t.Fatalf("websocket handshake\n got %s\nwant %s", open.Data, want)
 	}
 
 	// The path works without its trailing slash too.
@@ -156,10 +156,10 @@ func TestHeartbeatTiming(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sid := sidOf(t, c.next(t).data)
+		sid := sidOf(t, c.Next().Data)
 		for range 3 {
-			c.expect(t, "2")
-			c.send(t, "3")
+			expect(t, c, "2")
+			c.Send("3")
 		}
 		if !rec.open(sid) {
 			t.Fatal("session closed")
@@ -167,7 +167,7 @@ func TestHeartbeatTiming(t *testing.T) {
 		if got := rec.reason(t, sid); got != ReasonPingTimeout { // now stop answering
 			t.Fatalf("reason %q", got)
 		}
-		c.waitClosed(t)
+		c.WaitClosed()
 	})
 }
 
@@ -198,8 +198,8 @@ func TestUpgradeSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.send(t, "2probe")
-	c.expect(t, "3probe")
+	c.Send("2probe")
+	expect(t, c, "3probe")
 	if r := <-held; r.body != "6" {
 		t.Fatalf("held poll got %q, want noop", r.body)
 	}
@@ -211,14 +211,14 @@ func TestUpgradeSequence(t *testing.T) {
 	if err := srv.Conn(sid).Send([]byte("queued")); err != nil {
 		t.Fatal(err)
 	}
-	c.send(t, "5")
-	c.expect(t, "4queued")
+	c.Send("5")
+	expect(t, c, "4queued")
 	if tr := srv.Conn(sid).Transport(); tr != WebSocket {
 		t.Fatalf("transport %q", tr)
 	}
 	waitFor(t, func() bool { return upgraded.Load() == WebSocket })
-	_ = c.conn.WriteMessage(gws.OpcodeBinary, []byte{1, 2, 3})
-	if m := c.next(t); !m.binary || m.data != "\x01\x02\x03" {
+	_ = c.Conn.WriteMessage(gws.OpcodeBinary, []byte{1, 2, 3})
+	if m := c.Next(); !m.Binary || m.Data != "\x01\x02\x03" {
 		t.Fatalf("binary echo %+v", m)
 	}
 }
@@ -232,9 +232,9 @@ func TestUpgradeTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.send(t, "2probe")
-	c.expect(t, "3probe")
-	c.waitClosed(t)
+	c.Send("2probe")
+	expect(t, c, "3probe")
+	c.WaitClosed()
 	if !rec.open(sid) || srv.Conn(sid).Transport() != Polling {
 		t.Fatal("session lost with its upgrade")
 	}
@@ -250,9 +250,9 @@ func TestB64WebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.next(t)
-	c.send(t, "bAQID")
-	if m := c.next(t); m.binary || m.data != "bAQID" {
+	c.Next()
+	c.Send("bAQID")
+	if m := c.Next(); m.Binary || m.Data != "bAQID" {
 		t.Fatalf("b64 echo %+v, want text bAQID", m)
 	}
 }
@@ -423,9 +423,9 @@ func TestHijackThroughMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatalf("upgrade through an Unwrap middleware: %v", err)
 	}
-	c.next(t)
-	c.send(t, "4through")
-	c.expect(t, "4through")
+	c.Next()
+	c.Send("4through")
+	expect(t, c, "4through")
 
 	for range 2 {
 		if _, _, err := dialWS(t, hs.URL, "EIO=4&transport=websocket", http.Header{"X-Opaque": {"1"}}); err == nil {
@@ -485,7 +485,7 @@ func TestShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wsSid := sidOf(t, c.next(t).data)
+	wsSid := sidOf(t, c.Next().Data)
 	_ = srv.Conn(wsSid).Send([]byte("last words"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -496,10 +496,10 @@ func TestShutdown(t *testing.T) {
 	if r := <-held; r.body != "1" {
 		t.Fatalf("held poll got %q, want close packet", r.body)
 	}
-	if m := c.next(t); m.data != "4last words" {
-		t.Fatalf("queued message lost: %q", m.data)
+	if m := c.Next(); m.Data != "4last words" {
+		t.Fatalf("queued message lost: %q", m.Data)
 	}
-	c.waitClosed(t)
+	c.WaitClosed()
 	for _, sid := range []string{pollSid, wsSid} {
 		if got := rec.reason(t, sid); got != ReasonServerShutdown {
 			t.Fatalf("reason %q", got)
@@ -553,7 +553,7 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		clients = append(clients, c)
-		conns = append(conns, srv.Conn(sidOf(t, c.next(t).data)))
+		conns = append(conns, srv.Conn(sidOf(t, c.Next().Data)))
 	}
 	pollSid := openPolling(t, hs.URL)
 	conns = append(conns, srv.Conn(pollSid))
@@ -563,7 +563,7 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 		t.Fatalf("delivered to %d", n)
 	}
 	for _, c := range clients {
-		if got := c.next(t); !got.binary || got.data != "\x09\x08\x07" {
+		if got := c.Next(); !got.Binary || got.Data != "\x09\x08\x07" {
 			t.Fatalf("got %+v", got)
 		}
 	}
@@ -583,22 +583,17 @@ func TestBroadcastEncodesOnce(t *testing.T) {
 
 func TestPerMessageDeflate(t *testing.T) {
 	_, _, hs := startServer(t, Config{PerMessageDeflate: true})
-	c := &wsClient{msgs: make(chan wsMsg, 16), closed: make(chan error, 1)}
-	addr := "ws" + strings.TrimPrefix(hs.URL, "http") + "/engine.io/?EIO=4&transport=websocket"
-	conn, res, err := gws.NewClient(wsEvents{c}, &gws.ClientOption{Addr: addr, PermessageDeflate: gws.PermessageDeflate{Enabled: true}})
+	c, res, err := dialWSOpt(t, hs.URL, "EIO=4&transport=websocket", &gws.ClientOption{PermessageDeflate: gws.PermessageDeflate{Enabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.NetConn().Close()
-	go conn.ReadLoop()
 	if !strings.Contains(res.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
 		t.Fatalf("deflate not negotiated: %v", res.Header)
 	}
-	c.conn = conn
-	c.next(t)
+	c.Next()
 	long := "4" + strings.Repeat("deflate ", 200)
-	c.send(t, long)
-	c.expect(t, long)
+	c.Send(long)
+	expect(t, c, long)
 }
 
 func TestClose(t *testing.T) {
@@ -608,11 +603,11 @@ func TestClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wsSid := sidOf(t, c.next(t).data)
+	wsSid := sidOf(t, c.Next().Data)
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
-	c.waitClosed(t)
+	c.WaitClosed()
 	for _, s := range []string{sid, wsSid} {
 		if got := rec.reason(t, s); got != ReasonServerShutdown {
 			t.Fatalf("reason %q", got)

@@ -12,7 +12,10 @@ import (
 // RawWS is a bare WebSocket peer for protocol tests: it sends frames as
 // given and reports frames as received.
 type RawWS struct {
-	t      testing.TB
+	// AutoPong makes Next answer Engine.IO pings ("2") by itself and skip
+	// them. DialWS sets it.
+	AutoPong bool
+	t        testing.TB
 	Conn   *gws.Conn
 	msgs   chan WSMsg
 	closed chan error
@@ -38,9 +41,20 @@ func (e rawEvents) OnMessage(_ *gws.Conn, m *gws.Message) {
 // DialWS connects to an http(s) base URL plus path and query.
 func DialWS(t testing.TB, base, pathQuery string, hdr http.Header) (*RawWS, *http.Response, error) {
 	t.Helper()
-	c := &RawWS{t: t, msgs: make(chan WSMsg, 4096), closed: make(chan error, 1)}
+	return DialWSWith(t, base, pathQuery, &gws.ClientOption{RequestHeader: hdr})
+}
+
+// DialWSWith is DialWS with the library's client options (Addr is set
+// here).
+func DialWSWith(t testing.TB, base, pathQuery string, opt *gws.ClientOption) (*RawWS, *http.Response, error) {
+	t.Helper()
+	c := &RawWS{AutoPong: true, t: t, msgs: make(chan WSMsg, 4096), closed: make(chan error, 1)}
 	addr := "ws" + strings.TrimPrefix(base, "http") + pathQuery
-	conn, res, err := gws.NewClient(rawEvents{c}, &gws.ClientOption{Addr: addr, RequestHeader: hdr, ReadMaxPayloadSize: 16 << 20})
+	opt.Addr = addr
+	if opt.ReadMaxPayloadSize == 0 {
+		opt.ReadMaxPayloadSize = 16 << 20
+	}
+	conn, res, err := gws.NewClient(rawEvents{c}, opt)
 	if err != nil {
 		return nil, res, err
 	}
@@ -66,14 +80,14 @@ func (c *RawWS) SendBinary(b []byte) {
 	}
 }
 
-// Next returns the next frame that is not an Engine.IO ping ("2"), which it
-// answers; messages that arrived before a close come first.
+// Next returns the next frame (with AutoPong, the next that is not an
+// Engine.IO ping); messages that arrived before a close come first.
 func (c *RawWS) Next() WSMsg {
 	c.t.Helper()
 	for {
 		select {
 		case m := <-c.msgs:
-			if !m.Binary && m.Data == "2" {
+			if c.AutoPong && !m.Binary && m.Data == "2" {
 				_ = c.Conn.WriteString("3")
 				continue
 			}

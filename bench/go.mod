@@ -1,0 +1,15 @@
+module github.com/gosio/socketio/bench
+
+go 1.26
+
+require (
+	github.com/gosio/socketio v0.0.0
+	github.com/lxzan/gws v1.8.9
+)
+
+require (
+	github.com/dolthub/maphash v0.1.0 // indirect
+	github.com/klauspost/compress v1.17.9 // indirect
+)
+
+replace github.com/gosio/socketio => ..
