@@ -16,9 +16,9 @@ type RawWS struct {
 	// them. DialWS sets it.
 	AutoPong bool
 	t        testing.TB
-	Conn   *gws.Conn
-	msgs   chan WSMsg
-	closed chan error
+	Conn     *gws.Conn
+	msgs     chan WSMsg
+	closed   chan error
 }
 
 // WSMsg is one received frame.
