@@ -35,6 +35,17 @@ type Config struct {
 	// parser.JSONParser{} (npm socket.io-parser).
 	Parser parser.Parser
 
+	// ConnectionStateRecovery, when set, turns on Node's connection state
+	// recovery: a client that comes back within MaxDisconnectionDuration
+	// gets its socket id, rooms and data back, and the events it missed.
+	// Off by default.
+	ConnectionStateRecovery *RecoveryConfig
+
+	// CleanupEmptyChildNamespaces removes a child namespace of a dynamic
+	// namespace (see Server.OfRegexp and Server.OfFunc) when its last socket
+	// leaves. Default false.
+	CleanupEmptyChildNamespaces bool
+
 	// MaxPendingEvents bounds the events of one socket waiting for its
 	// handlers. A client that sends faster than its handlers run is
 	// disconnected with "transport error" once it is reached. Default 1024.
@@ -43,6 +54,20 @@ type Config struct {
 	// Logger receives diagnostics. Default: none.
 	Logger *slog.Logger
 }
+
+// RecoveryConfig configures connection state recovery.
+type RecoveryConfig struct {
+	// MaxDisconnectionDuration is how long a disconnected socket's state and
+	// the events broadcast meanwhile are kept. Default 2 minutes.
+	MaxDisconnectionDuration time.Duration
+	// RunMiddlewares makes a recovered socket go through the connection
+	// middlewares again. Default false: they are skipped, as with Node's
+	// skipMiddlewares: true (its default).
+	RunMiddlewares bool
+}
+
+// DefaultMaxDisconnectionDuration is RecoveryConfig's default.
+const DefaultMaxDisconnectionDuration = 2 * time.Minute
 
 // Defaults, as documented on Config.
 const (
@@ -72,6 +97,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.ConnectionStateRecovery != nil {
+		r := *c.ConnectionStateRecovery
+		if r.MaxDisconnectionDuration <= 0 {
+			r.MaxDisconnectionDuration = DefaultMaxDisconnectionDuration
+		}
+		c.ConnectionStateRecovery = &r
 	}
 	c.Engine.Path = c.Path
 	if c.Engine.Logger == nil {

@@ -137,9 +137,66 @@ func (n *Namespace) Timeout(d time.Duration) BroadcastOperator { return n.operat
 func (n *Namespace) DisconnectSockets(close bool) { _ = n.operator().DisconnectSockets(close) }
 
 // connect runs the middlewares for s and, when they all pass, connects it:
-// own room, CONNECT reply, then the connection handlers. It runs on the
-// socket's goroutine.
+// own room, CONNECT reply, then the connection handlers. A client that
+// comes back with a known pid and offset gets its previous session back
+// (id, rooms, data) and the events it missed, before the CONNECT reply. It
+// runs on the socket's goroutine.
 func (n *Namespace) connect(s *Socket) {
+	rooms := s.restoredRooms
+	if !s.recovered || n.srv.cfg.ConnectionStateRecovery.RunMiddlewares {
+		if !n.runMiddlewares(s) {
+			return
+		}
+	}
+	if !s.markConnected() {
+		return // the connection closed while the middlewares ran
+	}
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	handlers := slices.Clone(n.onConn)
+	n.mu.Unlock()
+	n.adapter.AddAll(s.id, append([]string{s.id}, rooms...)...)
+	s.client.joinedNamespace()
+	for _, p := range s.missed {
+		mp := *p
+		mp.Namespace = n.name
+		_ = s.client.writePacket(&mp)
+	}
+	s.missed = nil
+	reply, _ := json.Marshal(struct {
+		SID string `json:"sid"`
+		PID string `json:"pid,omitempty"`
+	}{s.id, s.pid})
+	_ = s.client.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
+	for _, fn := range handlers {
+		if !s.safeCall(func() { fn(s) }) {
+			return
+		}
+	}
+}
+
+// restore returns the session a client asks to recover with the pid and
+// offset of its CONNECT auth, or nil.
+func (n *Namespace) restore(auth map[string]any) *adapter.Session {
+	if n.srv.cfg.ConnectionStateRecovery == nil {
+		return nil
+	}
+	pid, _ := auth["pid"].(string)
+	offset, _ := auth["offset"].(string)
+	if pid == "" || offset == "" {
+		return nil
+	}
+	sess, err := n.adapter.RestoreSession(context.Background(), pid, offset)
+	if err != nil {
+		n.srv.cfg.Logger.Warn("socket.io: session recovery failed", "err", err)
+		return nil
+	}
+	return sess
+}
+
+// runMiddlewares runs the connection middlewares; on a refusal it answers
+// CONNECT_ERROR and reports false.
+func (n *Namespace) runMiddlewares(s *Socket) bool {
 	n.mu.RLock()
 	mws := slices.Clone(n.middlewares)
 	n.mu.RUnlock()
@@ -155,27 +212,10 @@ func (n *Namespace) connect(s *Socket) {
 				ce = &ConnectError{Message: err.Error()}
 			}
 			s.client.sendConnectError(n.name, ce)
-			return
+			return false
 		}
 	}
-	if !s.markConnected() {
-		return // the connection closed while the middlewares ran
-	}
-	n.mu.Lock()
-	n.sockets[s.id] = s
-	handlers := slices.Clone(n.onConn)
-	n.mu.Unlock()
-	n.adapter.AddAll(s.id, s.id)
-	s.client.joinedNamespace()
-	reply, _ := json.Marshal(struct {
-		SID string `json:"sid"`
-	}{s.id})
-	_ = s.client.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
-	for _, fn := range handlers {
-		if !s.safeCall(func() { fn(s) }) {
-			return
-		}
-	}
+	return true
 }
 
 func (n *Namespace) remove(s *Socket) {
@@ -203,3 +243,5 @@ func (v nspView) Encode(p *parser.Packet) (adapter.Encoded, error) { return v.n.
 func (v nspView) NextAckID() uint64 { return v.n.ackID.Add(1) - 1 }
 
 func (v nspView) OnServerSideEmit([]json.RawMessage, func(json.RawMessage)) {}
+
+func (v nspView) RecoveryDuration() time.Duration { return v.n.srv.recoveryDuration() }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gosio/socketio/engineio"
 	"github.com/gosio/socketio/internal/gotrack"
@@ -79,6 +80,13 @@ func (s *Server) lookup(name string) *Namespace {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.nsps[name]
+}
+
+func (s *Server) recoveryDuration() time.Duration {
+	if s.cfg.ConnectionStateRecovery == nil {
+		return 0
+	}
+	return s.cfg.ConnectionStateRecovery.MaxDisconnectionDuration
 }
 
 // Sockets returns the main namespace, "/" (Node's io.sockets).

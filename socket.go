@@ -68,6 +68,12 @@ type Socket struct {
 	authRaw   json.RawMessage
 	ctx       context.Context
 	cancel    context.CancelFunc
+	pid       string // private session id (recovery on)
+	recovered bool
+	// Set when the socket recovered a session: rooms to rejoin and events
+	// to replay before the CONNECT reply. Used once, by the connect task.
+	restoredRooms []string
+	missed        []*parser.Packet
 
 	mu            sync.Mutex
 	state         socketState
@@ -95,7 +101,7 @@ const (
 
 func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.RawMessage) *Socket {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Socket{
+	s := &Socket{
 		id:        newID(),
 		nsp:       nsp,
 		client:    cl,
@@ -106,6 +112,16 @@ func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.Raw
 		handlers:  make(map[string][]*handlerEntry),
 		acks:      make(map[uint64]func(adapter.AckResponse)),
 	}
+	if nsp.srv.cfg.ConnectionStateRecovery != nil {
+		s.pid = newID()
+		if sess := nsp.restore(auth); sess != nil {
+			s.id, s.pid, s.recovered = sess.SID, sess.PID, true
+			s.data = sess.Data
+			s.restoredRooms = sess.Rooms
+			s.missed = sess.MissedPackets
+		}
+	}
+	return s
 }
 
 func newID() string {
@@ -135,6 +151,10 @@ func buildHandshake(r *engineio.Request, auth map[string]any) *Handshake {
 // ID returns the socket id. It differs from the Engine.IO session id and
 // names the room every socket is in.
 func (s *Socket) ID() string { return s.id }
+
+// Recovered reports whether connection state recovery restored this
+// socket's previous session (id, rooms, data, missed events).
+func (s *Socket) Recovered() bool { return s.recovered }
 
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
@@ -369,6 +389,14 @@ func (e Emitter) Emit(event string, args ...any) error {
 	p, err := parser.NewEvent(e.s.nsp.name, event, args...)
 	if err != nil {
 		return err
+	}
+	if e.s.nsp.srv.cfg.ConnectionStateRecovery != nil && !e.flags.Volatile {
+		// Through the adapter, to the socket's own room, so that the event
+		// gets an offset and is kept for a reconnecting client (as Node).
+		if !e.s.Connected() {
+			return ErrDisconnected
+		}
+		return e.s.nsp.adapter.Broadcast(p, adapter.BroadcastOptions{Rooms: []string{e.s.id}, Flags: e.flags})
 	}
 	return e.s.send(p, e.flags)
 }
@@ -642,6 +670,14 @@ func (s *Socket) onClose(reason string) {
 		for _, fn := range disconnecting {
 			s.safeCall(func() { fn(reason) })
 		}
+		if s.pid != "" && recoverable(reason) {
+			err := s.nsp.adapter.PersistSession(context.Background(), &adapter.Session{
+				SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data(),
+			})
+			if err != nil {
+				s.nsp.srv.cfg.Logger.Warn("socket.io: session not persisted", "id", s.id, "err", err)
+			}
+		}
 		s.nsp.adapter.DelAll(s.id)
 		s.nsp.remove(s)
 		for _, fn := range disconnected {
@@ -653,4 +689,15 @@ func (s *Socket) onClose(reason string) {
 		s.nsp.srv.track.Go(s.run)
 	}
 	s.mu.Unlock()
+}
+
+// recoverable reports whether a socket that disconnected for reason may
+// recover its session (Node's list: not after a namespace disconnect).
+func recoverable(reason string) bool {
+	switch reason {
+	case engineio.ReasonTransportError, engineio.ReasonTransportClose, engineio.ReasonForcedClose,
+		engineio.ReasonPingTimeout, engineio.ReasonServerShutdown, "forced server close":
+		return true
+	}
+	return false
 }

@@ -132,6 +132,9 @@ type Namespace interface {
 	// OnServerSideEmit delivers an event emitted by another server; ack is
 	// nil unless the sender waits for an answer.
 	OnServerSideEmit(args []json.RawMessage, ack func(json.RawMessage))
+	// RecoveryDuration is how long sessions and missed packets are kept for
+	// connection state recovery; 0 when recovery is off.
+	RecoveryDuration() time.Duration
 }
 
 // Adapter keeps the rooms of one namespace and carries out its broadcasts.

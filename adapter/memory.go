@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosio/socketio/parser"
@@ -20,14 +22,21 @@ type Memory struct {
 	rooms map[Room]map[SocketID]struct{}
 	sids  map[SocketID]map[Room]struct{}
 
-	sessMu    sync.Mutex
-	sessions  map[string]memSession // by pid
-	lastPrune time.Time
+	// connection state recovery (Node's SessionAwareAdapter)
+	sessMu     sync.Mutex
+	sessions   map[string]memSession // by pid
+	packets    []storedPacket        // oldest first
+	lastPrune  time.Time
+	offsetBase uint64
+	offsetSeq  atomic.Uint64
 }
 
-// SessionTTL is how long the in-memory adapter keeps a persisted session
-// (Node's default maxDisconnectionDuration).
-const SessionTTL = 2 * time.Minute
+type storedPacket struct {
+	offset    string
+	opts      BroadcastOptions
+	packet    *parser.Packet
+	emittedAt time.Time
+}
 
 type memSession struct {
 	s       *Session
@@ -41,7 +50,8 @@ func NewMemory(nsp Namespace) (Adapter, error) {
 		nsp:      nsp,
 		rooms:    make(map[Room]map[SocketID]struct{}),
 		sids:     make(map[SocketID]map[Room]struct{}),
-		sessions: make(map[string]memSession),
+		sessions:   make(map[string]memSession),
+		offsetBase: uint64(time.Now().UnixNano()),
 	}, nil
 }
 
@@ -190,8 +200,13 @@ func (m *Memory) targets(opts BroadcastOptions) []Socket {
 	return socks
 }
 
-// Broadcast encodes p once and writes it to every matched socket.
+// Broadcast encodes p once and writes it to every matched socket. With
+// connection state recovery on, an event without ack that is not volatile
+// first gets an offset and is kept for sockets that come back.
 func (m *Memory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
+	if d := m.nsp.RecoveryDuration(); d > 0 {
+		m.store(p, opts, d)
+	}
 	socks := m.targets(opts)
 	if len(socks) == 0 {
 		return nil
@@ -273,27 +288,25 @@ func (m *Memory) ServerSideEmitWithAck(context.Context, []json.RawMessage) ([]js
 	return nil, nil
 }
 
-// PersistSession keeps s until RestoreSession takes it. The in-memory
-// adapter keeps no missed packets; recovery with it restores id, rooms and
-// data only.
+// PersistSession keeps the state of a disconnected socket for the
+// namespace's recovery duration.
 func (m *Memory) PersistSession(_ context.Context, s *Session) error {
+	d := m.nsp.RecoveryDuration()
+	if d <= 0 {
+		return nil
+	}
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
 	now := time.Now()
-	if now.Sub(m.lastPrune) > 10*time.Second {
-		m.lastPrune = now
-		for pid, ms := range m.sessions {
-			if now.After(ms.expires) {
-				delete(m.sessions, pid)
-			}
-		}
-	}
-	m.sessions[s.PID] = memSession{s: s, expires: now.Add(SessionTTL)}
+	m.pruneLocked(now, d)
+	m.sessions[s.PID] = memSession{s: s, expires: now.Add(d)}
 	return nil
 }
 
-// RestoreSession returns and forgets the session of pid.
-func (m *Memory) RestoreSession(_ context.Context, pid, _ string) (*Session, error) {
+// RestoreSession returns (and forgets) the session of pid with the events
+// broadcast to its rooms after offset, or nil when the session expired, is
+// unknown, or offset is no longer kept.
+func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session, error) {
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
 	ms, ok := m.sessions[pid]
@@ -304,7 +317,89 @@ func (m *Memory) RestoreSession(_ context.Context, pid, _ string) (*Session, err
 	if time.Now().After(ms.expires) {
 		return nil, nil
 	}
-	return ms.s, nil
+	idx := -1
+	for i, sp := range m.packets {
+		if sp.offset == offset {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return nil, nil
+	}
+	s := *ms.s
+	s.MissedPackets = nil
+	for _, sp := range m.packets[idx+1:] {
+		if includes(s.Rooms, sp.opts) {
+			s.MissedPackets = append(s.MissedPackets, sp.packet)
+		}
+	}
+	return &s, nil
+}
+
+// includes reports whether a socket in rooms was a recipient of a
+// broadcast with opts.
+func includes(rooms []Room, opts BroadcastOptions) bool {
+	in := len(opts.Rooms) == 0
+	for _, r := range opts.Rooms {
+		if slices.Contains(rooms, r) {
+			in = true
+			break
+		}
+	}
+	if !in {
+		return false
+	}
+	for _, r := range opts.Except {
+		if slices.Contains(rooms, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// store keeps a broadcast event for recovery: it gets a fresh offset as its
+// last argument (before it is encoded, so every recipient sees it).
+func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration) {
+	if (p.Type != parser.Event && p.Type != parser.BinaryEvent) || p.HasID || opts.Flags.Volatile {
+		return
+	}
+	offset := strconv.FormatUint(m.offsetBase+m.offsetSeq.Add(1), 36)
+	data, err := parser.AppendArg(p.Data, offset)
+	if err != nil {
+		return
+	}
+	p.Data = data
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	now := time.Now()
+	m.pruneLocked(now, d)
+	m.packets = append(m.packets, storedPacket{
+		offset:    offset,
+		opts:      BroadcastOptions{Rooms: slices.Clone(opts.Rooms), Except: slices.Clone(opts.Except)},
+		packet:    p,
+		emittedAt: now,
+	})
+}
+
+// pruneLocked drops packets and sessions older than d.
+func (m *Memory) pruneLocked(now time.Time, d time.Duration) {
+	n := 0
+	for n < len(m.packets) && now.Sub(m.packets[n].emittedAt) > d {
+		m.packets[n] = storedPacket{}
+		n++
+	}
+	if n > 0 {
+		m.packets = m.packets[n:]
+	}
+	if now.Sub(m.lastPrune) > time.Second {
+		m.lastPrune = now
+		for pid, ms := range m.sessions {
+			if now.After(ms.expires) {
+				delete(m.sessions, pid)
+			}
+		}
+	}
 }
 
 // Close releases nothing: the in-memory adapter holds no resources.

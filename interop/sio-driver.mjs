@@ -12,6 +12,7 @@
 //   {"cmd":"emit","c":"a","event":"x","args":[...],"ack":true,"seq":1,"timeout":1000}
 //   {"cmd":"reply","c":"a","event":"x","args":[...],"delay":0}   ack server events "x" with args
 //   {"cmd":"disconnect","c":"a"}
+//   {"cmd":"cut","c":"a"}                                          close the Engine.IO connection
 //   {"cmd":"manager-open","manager":"m1","transports":[...]}     Engine.IO only, no namespace
 //   {"cmd":"exit"}
 // Events:
@@ -63,6 +64,8 @@ const commands = {
     const opts = {
       transports: cmd.transports || ["polling", "websocket"],
       reconnection: cmd.reconnection ?? false,
+      reconnectionDelay: cmd.reconnectionDelay ?? 1000,
+      randomizationFactor: cmd.randomizationFactor ?? 0.5,
       forceNew: !cmd.manager,
       query: cmd.query,
       auth: cmd.auth,
@@ -114,6 +117,11 @@ const commands = {
   },
   disconnect(cmd) {
     sockets.get(cmd.c).disconnect();
+  },
+  // Close the Engine.IO connection under the socket, as a network cut
+  // would: the Manager reconnects when reconnection is on.
+  cut(cmd) {
+    sockets.get(cmd.c).io.engine.close();
   },
   "manager-open"(cmd) {
     const m = manager(cmd.manager, { transports: cmd.transports, reconnection: false });

@@ -419,3 +419,25 @@ func computeHoldsBinary(t reflect.Type, visiting map[reflect.Type]bool) bool {
 	}
 	return false
 }
+
+// AppendArg returns the JSON array data with v (which must hold no binary)
+// appended as its last element. Connection state recovery uses it to add
+// an event's offset.
+func AppendArg(data json.RawMessage, v any) (json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) < 2 || trimmed[0] != '[' || trimmed[len(trimmed)-1] != ']' {
+		return nil, invalidf("payload is not a JSON array")
+	}
+	elem, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	body := bytes.TrimSpace(trimmed[1 : len(trimmed)-1])
+	out := make([]byte, 0, len(trimmed)+len(elem)+1)
+	out = append(out, trimmed[:len(trimmed)-1]...)
+	if len(body) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, elem...)
+	return append(out, ']'), nil
+}

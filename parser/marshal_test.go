@@ -331,3 +331,23 @@ func TestScannerMatchesJSONValid(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendArg(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`["ev"]`, `["ev","x1"]`},
+		{`["ev",1,{"a":[2]}]`, `["ev",1,{"a":[2]},"x1"]`},
+		{`[]`, `["x1"]`},
+		{` [ "ev" ] `, `[ "ev" ,"x1"]`},
+	}
+	for _, tt := range tests {
+		got, err := AppendArg(json.RawMessage(tt.in), "x1")
+		if err != nil || string(got) != tt.want {
+			t.Errorf("AppendArg(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{``, `{}`, `"s"`, `[`} {
+		if _, err := AppendArg(json.RawMessage(bad), "x"); err == nil {
+			t.Errorf("AppendArg(%q) accepted a non-array", bad)
+		}
+	}
+}

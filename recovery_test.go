@@ -1,0 +1,90 @@
+package socketio_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	socketio "github.com/gosio/socketio"
+	"github.com/gosio/socketio/internal/testutil"
+)
+
+// Connection state recovery with the official client: the transport is
+// cut, events are emitted while the client is away, and on reconnection
+// every missed event arrives once, in order, with the same socket id,
+// its rooms, and socket.recovered true. Past MaxDisconnectionDuration the
+// client gets a fresh session.
+func TestInteropRecovery(t *testing.T) {
+	forModes(t, func(t *testing.T, tr []string) {
+		for _, tc := range []struct {
+			name      string
+			maxAway   time.Duration
+			recovered bool
+		}{
+			{"within the max duration", time.Minute, true},
+			{"past the max duration", 200 * time.Millisecond, false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				io, url, rec := newTestServer(t, socketio.Config{
+					ConnectionStateRecovery: &socketio.RecoveryConfig{MaxDisconnectionDuration: tc.maxAway},
+				})
+				p := driver(t, url)
+				id := connect(t, p, "a", tr, map[string]any{"reconnection": true, "reconnectionDelay": 1000, "randomizationFactor": 0})
+				p.Send(map[string]any{"cmd": "emit", "c": "a", "event": "join", "args": []any{"r1"}, "ack": true, "seq": 1})
+				ackOf(t, p, "a", 1)
+				_ = io.To("r1").Emit("tick", -1) // gives the client an offset
+				if args := eventOf(t, p, "a", "tick")["args"].([]any); len(args) != 2 || args[0] != float64(-1) {
+					t.Fatalf("first tick %v: want the offset as last argument", args)
+				}
+
+				p.Send(map[string]any{"cmd": "cut", "c": "a"})
+				if r := rec.reason(t, id); r != "transport close" {
+					t.Fatalf("server reason %q", r)
+				}
+				s := io.Sockets().Socket(id)
+				if s != nil {
+					t.Fatal("socket still registered after the cut")
+				}
+				const n = 5
+				for i := range n {
+					_ = io.To("r1").Emit("tick", i)
+				}
+				_ = io.Except("r1").Emit("not-for-a")
+				_ = io.Emit("all", "x")
+
+				ev := p.ExpectEv("connect", "a")
+				if got := ev["recovered"] == true; got != tc.recovered {
+					t.Fatalf("recovered = %v, want %v", got, tc.recovered)
+				}
+				if (ev.Str("id") == id) != tc.recovered {
+					t.Fatalf("socket id %q after reconnect (was %q)", ev.Str("id"), id)
+				}
+				if !tc.recovered {
+					p.ExpectNone(300*time.Millisecond, "a missed event on a fresh session", func(e testutil.Event) bool {
+						return e.Name() == "event" && e.Str("name") == "tick"
+					})
+					return
+				}
+				for i := range n {
+					args := eventOf(t, p, "a", "tick")["args"].([]any)
+					if args[0] != float64(i) {
+						t.Fatalf("missed tick %d arrived as %v", i, args)
+					}
+				}
+				eventOf(t, p, "a", "all")
+				p.ExpectNone(300*time.Millisecond, "a duplicate or misrouted event", func(e testutil.Event) bool {
+					return e.Name() == "event" && (e.Str("name") == "tick" || e.Str("name") == "not-for-a" || e.Str("name") == "all")
+				})
+				// The recovered socket keeps its rooms and works.
+				p.Send(map[string]any{"cmd": "emit", "c": "a", "event": "whoami", "ack": true, "seq": 2})
+				rooms := ackOf(t, p, "a", 2)["args"].([]any)[0].(map[string]any)["rooms"].([]any)
+				if len(rooms) != 2 || !slices.Contains(rooms, any(id)) || !slices.Contains(rooms, any("r1")) {
+					t.Fatalf("rooms after recovery %v, want %s and r1", rooms, id)
+				}
+				if s := io.Sockets().Socket(id); s == nil || !s.Recovered() {
+					t.Fatal("server socket not marked recovered")
+				}
+			})
+		}
+	})
+}
