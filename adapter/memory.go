@@ -47,9 +47,9 @@ type memSession struct {
 // signature.
 func NewMemory(nsp Namespace) (Adapter, error) {
 	return &Memory{
-		nsp:      nsp,
-		rooms:    make(map[Room]map[SocketID]struct{}),
-		sids:     make(map[SocketID]map[Room]struct{}),
+		nsp:        nsp,
+		rooms:      make(map[Room]map[SocketID]struct{}),
+		sids:       make(map[SocketID]map[Room]struct{}),
 		sessions:   make(map[string]memSession),
 		offsetBase: uint64(time.Now().UnixNano()),
 	}, nil
