@@ -19,7 +19,7 @@ type client struct {
 	dec  parser.PacketDecoder // used only by the engine's message handler
 
 	mu           sync.Mutex
-	sockets      map[string]*Socket // by namespace name, pending ones included
+	sockets      map[string]*Socket // by namespace name, pending ones included; nil while a CONNECT is looked up
 	joined       bool
 	closed       bool
 	connectTimer *time.Timer
@@ -76,7 +76,9 @@ func (cl *client) fail(err error) {
 func (cl *client) socketList() []*Socket {
 	socks := make([]*Socket, 0, len(cl.sockets))
 	for _, s := range cl.sockets {
-		socks = append(socks, s)
+		if s != nil { // nil: a CONNECT being looked up
+			socks = append(socks, s)
+		}
 	}
 	return socks
 }
@@ -119,21 +121,38 @@ func (cl *client) connect(p *parser.Packet) {
 		cl.fail(fmt.Errorf("%w: second CONNECT for %q", errInvalidState, p.Namespace))
 		return
 	}
-	nsp := cl.srv.lookup(p.Namespace)
-	if nsp == nil {
+	// Reserve the namespace slot; the lookup below may create a dynamic
+	// child and must not run under the client's lock.
+	cl.sockets[p.Namespace] = nil
+	cl.mu.Unlock()
+	release := func() {
+		cl.mu.Lock()
+		if s, ok := cl.sockets[p.Namespace]; ok && s == nil {
+			delete(cl.sockets, p.Namespace)
+		}
 		cl.mu.Unlock()
-		cl.sendConnectError(p.Namespace, &ConnectError{Message: "Invalid namespace"})
-		return
 	}
 	auth := map[string]any{}
 	if len(p.Data) > 0 {
 		if err := json.Unmarshal(p.Data, &auth); err != nil || auth == nil {
-			cl.mu.Unlock()
+			release()
 			cl.fail(fmt.Errorf("%w: CONNECT payload is not an object", parser.ErrInvalidPacket))
 			return
 		}
 	}
+	nsp := cl.srv.namespaceFor(p.Namespace, auth)
+	if nsp == nil {
+		release()
+		cl.sendConnectError(p.Namespace, &ConnectError{Message: "Invalid namespace"})
+		return
+	}
 	s := newSocket(nsp, cl, auth, p.Data)
+	cl.mu.Lock()
+	if cl.closed {
+		delete(cl.sockets, p.Namespace)
+		cl.mu.Unlock()
+		return
+	}
 	cl.sockets[p.Namespace] = s
 	cl.mu.Unlock()
 	s.enqueue(func() { nsp.connect(s) })

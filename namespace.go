@@ -39,6 +39,7 @@ func NewConnectError(message string, data any) error {
 type Namespace struct {
 	srv     *Server
 	name    string
+	parent  *ParentNamespace // nil for a namespace created with Server.Of
 	adapter adapter.Adapter
 	ackID   atomic.Uint64
 
@@ -155,6 +156,10 @@ func (n *Namespace) connect(s *Socket) {
 	n.sockets[s.id] = s
 	handlers := slices.Clone(n.onConn)
 	n.mu.Unlock()
+	if n.parent != nil {
+		_, parentHandlers := n.parent.hooks()
+		handlers = append(parentHandlers, handlers...)
+	}
 	n.adapter.AddAll(s.id, append([]string{s.id}, rooms...)...)
 	s.client.joinedNamespace()
 	for _, p := range s.missed {
@@ -200,6 +205,10 @@ func (n *Namespace) runMiddlewares(s *Socket) bool {
 	n.mu.RLock()
 	mws := slices.Clone(n.middlewares)
 	n.mu.RUnlock()
+	if n.parent != nil {
+		parentMws, _ := n.parent.hooks()
+		mws = append(parentMws, mws...)
+	}
 	for _, mw := range mws {
 		var err error
 		if !s.safeCall(func() { err = mw(s) }) {
@@ -223,8 +232,15 @@ func (n *Namespace) remove(s *Socket) {
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
 	}
+	empty := len(n.sockets) == 0
 	n.mu.Unlock()
+	if empty && n.parent != nil && n.srv.cfg.CleanupEmptyChildNamespaces {
+		n.parent.removeChild(n)
+	}
 }
+
+// Parent returns the dynamic namespace that created this one, or nil.
+func (n *Namespace) Parent() *ParentNamespace { return n.parent }
 
 // nspView is the namespace as its adapter sees it.
 type nspView struct{ n *Namespace }

@@ -19,9 +19,11 @@ type Server struct {
 	engine *engineio.Server
 	track  gotrack.Tracker
 
-	mu   sync.RWMutex
-	nsps map[string]*Namespace
-	main *Namespace
+	mu       sync.RWMutex
+	nsps     map[string]*Namespace
+	parents  []*ParentNamespace
+	onNewNsp []func(*Namespace)
+	main     *Namespace
 
 	closeOnce sync.Once
 }
@@ -74,12 +76,6 @@ func (s *Server) Of(name string) *Namespace {
 		s.nsps[name] = n
 	}
 	return n
-}
-
-func (s *Server) lookup(name string) *Namespace {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.nsps[name]
 }
 
 func (s *Server) recoveryDuration() time.Duration {
