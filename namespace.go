@@ -43,10 +43,12 @@ type Namespace struct {
 	adapter adapter.Adapter
 	ackID   atomic.Uint64
 
-	mu          sync.RWMutex
-	sockets     map[string]*Socket
-	middlewares []Middleware
-	onConn      []func(*Socket)
+	mu             sync.RWMutex
+	sockets        map[string]*Socket
+	middlewares    []Middleware
+	onConn         []func(*Socket)
+	serverHandlers map[string][]func(*ServerEvent)
+	roomEvents     []adapter.RoomEvents
 }
 
 func newNamespace(s *Server, name string) *Namespace {
@@ -258,6 +260,64 @@ func (v nspView) Encode(p *parser.Packet) (adapter.Encoded, error) { return v.n.
 
 func (v nspView) NextAckID() uint64 { return v.n.ackID.Add(1) - 1 }
 
-func (v nspView) OnServerSideEmit([]json.RawMessage, func(json.RawMessage)) {}
+func (v nspView) OnServerSideEmit(args []json.RawMessage, ack func(json.RawMessage)) {
+	v.n.dispatchServerSideEmit(args, ack)
+}
 
 func (v nspView) RecoveryDuration() time.Duration { return v.n.srv.recoveryDuration() }
+
+// ErrNoRoomEvents is returned by OnRoomEvents when the namespace's adapter
+// does not report room changes.
+var ErrNoRoomEvents = errors.New("socketio: the adapter does not report room events")
+
+// OnRoomEvents adds receivers of the namespace's room changes (Node's
+// adapter events create-room, delete-room, join-room, leave-room). They
+// run on the goroutine that changed the rooms, without library locks held.
+func (n *Namespace) OnRoomEvents(ev adapter.RoomEvents) error {
+	rn, ok := n.adapter.(adapter.RoomNotifier)
+	if !ok {
+		return ErrNoRoomEvents
+	}
+	n.mu.Lock()
+	first := len(n.roomEvents) == 0
+	n.roomEvents = append(n.roomEvents, ev)
+	n.mu.Unlock()
+	if first {
+		all := func() []adapter.RoomEvents {
+			n.mu.RLock()
+			defer n.mu.RUnlock()
+			return slices.Clone(n.roomEvents)
+		}
+		rn.SetRoomEvents(adapter.RoomEvents{
+			CreateRoom: func(r string) {
+				for _, e := range all() {
+					if e.CreateRoom != nil {
+						e.CreateRoom(r)
+					}
+				}
+			},
+			DeleteRoom: func(r string) {
+				for _, e := range all() {
+					if e.DeleteRoom != nil {
+						e.DeleteRoom(r)
+					}
+				}
+			},
+			JoinRoom: func(r, id string) {
+				for _, e := range all() {
+					if e.JoinRoom != nil {
+						e.JoinRoom(r, id)
+					}
+				}
+			},
+			LeaveRoom: func(r, id string) {
+				for _, e := range all() {
+					if e.LeaveRoom != nil {
+						e.LeaveRoom(r, id)
+					}
+				}
+			},
+		})
+	}
+	return nil
+}

@@ -193,3 +193,19 @@ type Factory func(nsp Namespace) (Adapter, error)
 
 // ErrNotSupported is returned by operations an adapter cannot carry out.
 var ErrNotSupported = errors.New("adapter: operation not supported")
+
+// RoomEvents receives the room changes of an adapter (Node's adapter
+// events create-room, delete-room, join-room and leave-room). Nil fields
+// are skipped. The functions run after the change, without adapter locks
+// held, on the goroutine that made the change.
+type RoomEvents struct {
+	CreateRoom func(room Room)
+	DeleteRoom func(room Room)
+	JoinRoom   func(room Room, id SocketID)
+	LeaveRoom  func(room Room, id SocketID)
+}
+
+// RoomNotifier is implemented by adapters that report room changes.
+type RoomNotifier interface {
+	SetRoomEvents(ev RoomEvents)
+}

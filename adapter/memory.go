@@ -21,6 +21,7 @@ type Memory struct {
 	mu    sync.RWMutex
 	rooms map[Room]map[SocketID]struct{}
 	sids  map[SocketID]map[Room]struct{}
+	ev    atomic.Pointer[RoomEvents]
 
 	// connection state recovery (Node's SessionAwareAdapter)
 	sessMu     sync.Mutex
@@ -57,10 +58,43 @@ func NewMemory(nsp Namespace) (Adapter, error) {
 
 var _ Adapter = (*Memory)(nil)
 
+// SetRoomEvents sets the receiver of room changes.
+func (m *Memory) SetRoomEvents(ev RoomEvents) { m.ev.Store(&ev) }
+
+// roomChange is one room event, fired after the lock is released.
+type roomChange struct {
+	kind byte // 'c'reate, 'd'elete, 'j'oin, 'l'eave
+	room Room
+	id   SocketID
+}
+
+func (m *Memory) fire(changes []roomChange) {
+	ev := m.ev.Load()
+	if ev == nil {
+		return
+	}
+	for _, c := range changes {
+		switch {
+		case c.kind == 'c' && ev.CreateRoom != nil:
+			ev.CreateRoom(c.room)
+		case c.kind == 'd' && ev.DeleteRoom != nil:
+			ev.DeleteRoom(c.room)
+		case c.kind == 'j' && ev.JoinRoom != nil:
+			ev.JoinRoom(c.room, c.id)
+		case c.kind == 'l' && ev.LeaveRoom != nil:
+			ev.LeaveRoom(c.room, c.id)
+		}
+	}
+}
+
+// tracking reports whether room changes must be recorded.
+func (m *Memory) tracking() bool { return m.ev.Load() != nil }
+
 // AddAll adds the socket to the rooms.
 func (m *Memory) AddAll(id SocketID, rooms ...Room) {
+	var changes []roomChange
+	track := m.tracking()
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	set := m.sids[id]
 	if set == nil {
 		set = make(map[Room]struct{}, len(rooms))
@@ -72,38 +106,58 @@ func (m *Memory) AddAll(id SocketID, rooms ...Room) {
 		if members == nil {
 			members = make(map[SocketID]struct{})
 			m.rooms[r] = members
+			if track {
+				changes = append(changes, roomChange{'c', r, ""})
+			}
 		}
-		members[id] = struct{}{}
+		if _, in := members[id]; !in {
+			members[id] = struct{}{}
+			if track {
+				changes = append(changes, roomChange{'j', r, id})
+			}
+		}
 	}
+	m.mu.Unlock()
+	m.fire(changes)
 }
 
 // Del removes the socket from the room.
 func (m *Memory) Del(id SocketID, room Room) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.delLocked(id, room)
+	changes := m.delLocked(id, room, nil)
+	m.mu.Unlock()
+	m.fire(changes)
 }
 
-func (m *Memory) delLocked(id SocketID, room Room) {
+func (m *Memory) delLocked(id SocketID, room Room, changes []roomChange) []roomChange {
 	if set := m.sids[id]; set != nil {
 		delete(set, room)
 	}
-	if members := m.rooms[room]; members != nil {
-		delete(members, id)
-		if len(members) == 0 {
-			delete(m.rooms, room)
-		}
+	members := m.rooms[room]
+	if members == nil {
+		return changes
 	}
+	if _, in := members[id]; in {
+		delete(members, id)
+		changes = append(changes, roomChange{'l', room, id})
+	}
+	if len(members) == 0 {
+		delete(m.rooms, room)
+		changes = append(changes, roomChange{'d', room, ""})
+	}
+	return changes
 }
 
 // DelAll removes the socket from every room.
 func (m *Memory) DelAll(id SocketID) {
+	var changes []roomChange
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	for r := range m.sids[id] {
-		m.delLocked(id, r)
+		changes = m.delLocked(id, r, changes)
 	}
 	delete(m.sids, id)
+	m.mu.Unlock()
+	m.fire(changes)
 }
 
 // SocketRooms returns the rooms of a socket, sorted.

@@ -1,0 +1,264 @@
+package socketio_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	socketio "github.com/gosio/socketio"
+	"github.com/gosio/socketio/adapter"
+)
+
+// Fetching sockets, joining, leaving and disconnecting in bulk, each
+// composed with To/In/Except, and the adapter's room events, with the
+// official client.
+func TestInteropFetchAndBulk(t *testing.T) {
+	forModes(t, func(t *testing.T, tr []string) {
+		io, url, _ := newTestServer(t, socketio.Config{})
+		var evMu sync.Mutex
+		var events []string
+		note := func(s string) { evMu.Lock(); events = append(events, s); evMu.Unlock() }
+		if err := io.Sockets().OnRoomEvents(adapter.RoomEvents{
+			CreateRoom: func(r string) { note("create " + r) },
+			DeleteRoom: func(r string) { note("delete " + r) },
+			JoinRoom:   func(r, id string) { note("join " + r) },
+			LeaveRoom:  func(r, id string) { note("leave " + r) },
+		}); err != nil {
+			t.Fatal(err)
+		}
+		p := driver(t, url)
+		ids := map[string]string{}
+		for _, c := range []string{"a", "b", "c"} {
+			ids[c] = connect(t, p, c, tr, map[string]any{"query": map[string]any{"who": c}})
+		}
+		for i, c := range []string{"a", "b"} {
+			p.Send(map[string]any{"cmd": "emit", "c": c, "event": "join", "args": []any{"r1"}, "ack": true, "seq": i})
+			ackOf(t, p, c, i)
+		}
+		ctx := context.Background()
+
+		fetched, err := io.In("r1").FetchSockets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, rs := range fetched {
+			got = append(got, rs.ID)
+			if !slices.Contains(rs.Rooms, "r1") || rs.Handshake.Query.Get("who") == "" || rs.Handshake.Query.Get("EIO") != "4" {
+				t.Fatalf("fetched socket %+v", rs)
+			}
+		}
+		sort.Strings(got)
+		want := []string{ids["a"], ids["b"]}
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("fetched %v, want %v", got, want)
+		}
+
+		// Bulk join with a filter, then a broadcast to the new room.
+		if err := io.In("r1").SocketsJoin("r2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := io.Except("r1").SocketsJoin("r3"); err != nil {
+			t.Fatal(err)
+		}
+		_ = io.To("r2").Emit("to-r2")
+		_ = io.To("r3").Emit("to-r3")
+		eventOf(t, p, "a", "to-r2")
+		eventOf(t, p, "b", "to-r2")
+		eventOf(t, p, "c", "to-r3")
+		if err := io.In("r2").SocketsLeave("r2"); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(io.In("r2").Sockets()); n != 0 {
+			t.Fatalf("%d sockets still in r2", n)
+		}
+
+		// A fetched socket is reachable directly.
+		var a *socketio.RemoteSocket
+		for _, rs := range fetched {
+			if rs.ID == ids["a"] {
+				a = rs
+			}
+		}
+		if err := a.Emit("direct", 1); err != nil {
+			t.Fatal(err)
+		}
+		jsonEq(t, "direct", eventOf(t, p, "a", "direct")["args"], `[1]`)
+		p.Send(map[string]any{"cmd": "reply", "c": "a", "event": "vote", "args": []any{"yes"}})
+		p.ExpectEv("replying", "a")
+		res, err := a.Timeout(3*time.Second).EmitWithAck(ctx, "vote")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer string
+		if err := res.Bind(&answer); err != nil || answer != "yes" {
+			t.Fatalf("answer %q %v", answer, err)
+		}
+		if err := a.Join("solo"); err != nil || len(io.In("solo").Sockets()) != 1 {
+			t.Fatalf("remote join: %v", err)
+		}
+		if err := a.Leave("solo"); err != nil || len(io.In("solo").Sockets()) != 0 {
+			t.Fatalf("remote leave: %v", err)
+		}
+		if err := a.Disconnect(false); err != nil {
+			t.Fatal(err)
+		}
+		if r := p.ExpectEv("disconnect", "a").Str("reason"); r != "io server disconnect" {
+			t.Fatalf("reason %q", r)
+		}
+		// Bulk disconnect with a filter.
+		if err := io.In("r3").DisconnectSockets(true); err != nil {
+			t.Fatal(err)
+		}
+		if r := p.ExpectEv("disconnect", "c").Str("reason"); r != "io server disconnect" {
+			t.Fatalf("reason %q", r)
+		}
+		p.Send(map[string]any{"cmd": "emit", "c": "b", "event": "sum", "args": []any{[]int{1}}, "ack": true, "seq": 7})
+		ackOf(t, p, "b", 7) // b is untouched
+
+		evMu.Lock()
+		defer evMu.Unlock()
+		all := strings.Join(events, ",")
+		for _, w := range []string{"create r1", "join r1", "create r2", "join r2", "leave r2", "delete r2", "create solo", "delete solo"} {
+			if !strings.Contains(all, w) {
+				t.Fatalf("room events %s: missing %q", all, w)
+			}
+		}
+	})
+}
+
+// bus links the adapters of several servers in one process, to test what
+// travels between servers without a network adapter.
+type bus struct {
+	mu    sync.Mutex
+	nodes []*busAdapter
+}
+
+type busAdapter struct {
+	adapter.Adapter
+	nsp adapter.Namespace
+	bus *bus
+}
+
+func (b *bus) factory(nsp adapter.Namespace) (adapter.Adapter, error) {
+	m, err := adapter.NewMemory(nsp)
+	if err != nil {
+		return nil, err
+	}
+	ba := &busAdapter{Adapter: m, nsp: nsp, bus: b}
+	b.mu.Lock()
+	b.nodes = append(b.nodes, ba)
+	b.mu.Unlock()
+	return ba, nil
+}
+
+func (a *busAdapter) others() []*busAdapter {
+	a.bus.mu.Lock()
+	defer a.bus.mu.Unlock()
+	var out []*busAdapter
+	for _, n := range a.bus.nodes {
+		if n != a && n.nsp.Name() == a.nsp.Name() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (a *busAdapter) ServerCount(context.Context) (int, error) { return len(a.others()) + 1, nil }
+
+func (a *busAdapter) ServerSideEmit(_ context.Context, args []json.RawMessage) error {
+	for _, o := range a.others() {
+		o.nsp.OnServerSideEmit(args, nil)
+	}
+	return nil
+}
+
+func (a *busAdapter) ServerSideEmitWithAck(ctx context.Context, args []json.RawMessage) ([]json.RawMessage, error) {
+	others := a.others()
+	ch := make(chan json.RawMessage, len(others))
+	for _, o := range others {
+		o.nsp.OnServerSideEmit(args, func(r json.RawMessage) { ch <- r })
+	}
+	var out []json.RawMessage
+	for range others {
+		select {
+		case r := <-ch:
+			out = append(out, r)
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+	}
+	return out, nil
+}
+
+// ServerSideEmit reaches the other servers' handlers, with and without
+// acks; alone, a server reaches nobody and gets no answers.
+func TestServerSideEmit(t *testing.T) {
+	alone, err := socketio.NewServer(socketio.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alone.Close()
+	alone.OnServerSideEmit("hello", func(*socketio.ServerEvent) { t.Error("a server got its own server-side event") })
+	if err := alone.ServerSideEmit(context.Background(), "hello", 1); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := alone.ServerSideEmitWithAck(context.Background(), "hello"); err != nil || len(res) != 0 {
+		t.Fatalf("alone: %v %v", res, err)
+	}
+	if err := alone.ServerSideEmit(context.Background(), "connect"); err == nil {
+		t.Fatal("reserved event name accepted")
+	}
+
+	b := &bus{}
+	var servers []*socketio.Server
+	got := make(chan string, 8)
+	for i := range 3 {
+		s, err := socketio.NewServer(socketio.Config{Adapter: b.factory})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		s.OnServerSideEmit("hello", func(e *socketio.ServerEvent) {
+			var who string
+			_ = e.Bind(&who)
+			got <- who
+			if e.HasAck() {
+				_ = e.Ack(map[string]int{"server": i})
+			}
+		})
+		servers = append(servers, s)
+	}
+	if err := servers[0].ServerSideEmit(context.Background(), "hello", "from 0"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if w := <-got; w != "from 0" {
+			t.Fatalf("got %q", w)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res, err := servers[1].ServerSideEmitWithAck(ctx, "hello", "from 1")
+	if err != nil || len(res) != 2 {
+		t.Fatalf("answers %v %v", res, err)
+	}
+	var servs []int
+	for _, r := range res {
+		var v struct{ Server int }
+		if err := r.Decode(0, &v); err != nil {
+			t.Fatal(err)
+		}
+		servs = append(servs, v.Server)
+	}
+	sort.Ints(servs)
+	if !slices.Equal(servs, []int{0, 2}) {
+		t.Fatalf("answers from %v", servs)
+	}
+}
