@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"time"
@@ -45,6 +46,15 @@ type Config struct {
 	// namespace (see Server.OfRegexp and Server.OfFunc) when its last socket
 	// leaves. Default false.
 	CleanupEmptyChildNamespaces bool
+
+	// ClientFiles, when set, serves the JavaScript client bundle under Path
+	// (socket.io.js, socket.io.min.js, socket.io.esm.min.js,
+	// socket.io.msgpack.min.js and their source maps), with an ETag, 304
+	// answers and gzip, as Node's serveClient does. Give it the dist folder
+	// of npm's socket.io-client, e.g.
+	// os.DirFS("node_modules/socket.io-client/dist"). Default: nil, nothing
+	// served (the project ships no third-party code).
+	ClientFiles fs.FS
 
 	// MaxPendingEvents bounds the events of one socket waiting for its
 	// handlers. A client that sends faster than its handlers run is

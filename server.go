@@ -25,6 +25,8 @@ type Server struct {
 	onNewNsp []func(*Namespace)
 	main     *Namespace
 
+	clientFiles *clientFiles
+
 	closeOnce sync.Once
 }
 
@@ -39,6 +41,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: c, engine: eng, nsps: make(map[string]*Namespace)}
+	if c.ClientFiles != nil {
+		s.clientFiles = &clientFiles{fsys: c.ClientFiles}
+	}
 	s.main = s.Of("/")
 	eng.OnConnection(s.onEngineConn)
 	return s, nil
@@ -48,6 +53,9 @@ func NewServer(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	base := strings.TrimSuffix(s.cfg.Path, "/")
 	if r.URL.Path != base && r.URL.Path != base+"/" {
+		if s.serveClientFile(w, r, base) {
+			return
+		}
 		http.NotFound(w, r)
 		return
 	}

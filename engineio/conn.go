@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosio/socketio/engineio/packet"
@@ -133,6 +135,7 @@ type Conn struct {
 	onMessage func(data []byte, binary bool)
 	onClose   []func(reason string, cause error)
 	onUpgrade []func(transport string)
+	hooks     atomic.Pointer[connHooks] // observability; copy on write
 
 	reason string
 	cause  error
@@ -210,6 +213,81 @@ func (c *Conn) OnUpgrade(fn func(transport string)) {
 	c.mu.Unlock()
 }
 
+// connHooks are the observers of a Conn (Node's engine socket events
+// packet, packetCreate, drain, heartbeat).
+type connHooks struct {
+	in, out   []func(t packet.Type, size int)
+	drain     []func()
+	heartbeat []func()
+}
+
+func (c *Conn) addHook(add func(h *connHooks)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := new(connHooks)
+	if old := c.hooks.Load(); old != nil {
+		*h = *old
+		h.in, h.out = slices.Clip(h.in), slices.Clip(h.out)
+		h.drain, h.heartbeat = slices.Clip(h.drain), slices.Clip(h.heartbeat)
+	}
+	add(h)
+	c.hooks.Store(h)
+}
+
+// OnPacketIn adds an observer of every packet received, with its type and
+// encoded size in bytes (Node's "packet" event).
+func (c *Conn) OnPacketIn(fn func(t packet.Type, size int)) {
+	c.addHook(func(h *connHooks) { h.in = append(h.in, fn) })
+}
+
+// OnPacketOut adds an observer of every message and ping queued for the
+// client, with its type and size (Node's "packetCreate" event).
+func (c *Conn) OnPacketOut(fn func(t packet.Type, size int)) {
+	c.addHook(func(h *connHooks) { h.out = append(h.out, fn) })
+}
+
+// OnDrain adds an observer called when everything queued has been written
+// to the transport (Node's "drain" event).
+func (c *Conn) OnDrain(fn func()) {
+	c.addHook(func(h *connHooks) { h.drain = append(h.drain, fn) })
+}
+
+// OnHeartbeat adds an observer called when the client answers a ping
+// (Node's "heartbeat" event).
+func (c *Conn) OnHeartbeat(fn func()) {
+	c.addHook(func(h *connHooks) { h.heartbeat = append(h.heartbeat, fn) })
+}
+
+func (c *Conn) notifyIn(p packet.Packet) {
+	if h := c.hooks.Load(); h != nil && len(h.in) > 0 {
+		size := p.EncodedLen()
+		if p.Binary {
+			size = len(p.Data)
+		}
+		for _, fn := range h.in {
+			c.safeCall(func() { fn(p.Type, size) })
+		}
+	}
+}
+
+func (c *Conn) notifyOut(msgs []*Message) {
+	if h := c.hooks.Load(); h != nil && len(h.out) > 0 {
+		for _, m := range msgs {
+			for _, fn := range h.out {
+				c.safeCall(func() { fn(m.pkt.Type, m.size()) })
+			}
+		}
+	}
+}
+
+func (c *Conn) notifyDrain() {
+	if h := c.hooks.Load(); h != nil {
+		for _, fn := range h.drain {
+			c.safeCall(fn)
+		}
+	}
+}
+
 // Send queues a text message.
 func (c *Conn) Send(data []byte) error { return c.Write(NewMessage(data)) }
 
@@ -225,6 +303,9 @@ func (c *Conn) Write(msgs ...*Message) error {
 	c.mu.Unlock()
 	if errors.Is(err, ErrBufferFull) {
 		c.finish(ReasonTransportError, err, closeMsg)
+	}
+	if err == nil {
+		c.notifyOut(msgs)
 	}
 	return err
 }
@@ -304,10 +385,13 @@ func (c *Conn) writeLoop() {
 		if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
 			c.writing = false
 			closing := c.state == stateClosing && c.transport == WebSocket
+			drained := c.state == stateOpen && len(c.queue) == 0
 			reason := c.reason
 			c.mu.Unlock()
 			if closing {
 				c.finish(reason, nil, nil)
+			} else if drained {
+				c.notifyDrain()
 			}
 			return
 		}
@@ -463,6 +547,8 @@ func (c *Conn) heartbeat() {
 	c.mu.Unlock()
 	if errors.Is(err, ErrBufferFull) {
 		c.finish(ReasonTransportError, err, closeMsg)
+	} else if err == nil {
+		c.notifyOut([]*Message{pingMsg})
 	}
 }
 
@@ -475,6 +561,11 @@ func (c *Conn) gotPong() {
 		c.hb.Reset(c.srv.cfg.PingInterval)
 	}
 	c.mu.Unlock()
+	if h := c.hooks.Load(); h != nil {
+		for _, fn := range h.heartbeat {
+			c.safeCall(fn)
+		}
+	}
 }
 
 // gotTraffic extends an unanswered ping's deadline once, as Node does: any
@@ -492,6 +583,7 @@ func (c *Conn) gotTraffic() {
 // onPacket handles one packet from the session's current transport. It
 // reports false when the session was closed by it.
 func (c *Conn) onPacket(p packet.Packet) bool {
+	c.notifyIn(p)
 	switch p.Type {
 	case packet.Pong:
 		c.gotPong()

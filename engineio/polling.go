@@ -84,6 +84,8 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 			c.srv.writePayload(w, r, batch)
 			if final {
 				c.finish(reason, nil, closeMsg)
+			} else {
+				c.notifyDrain()
 			}
 			return
 		case c.probing && (!arrivedProbing || grace == nil):
