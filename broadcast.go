@@ -163,3 +163,6 @@ func (b BroadcastOperator) SocketsLeave(rooms ...string) error {
 func (b BroadcastOperator) DisconnectSockets(close bool) error {
 	return b.nsp.adapter.DisconnectSockets(context.Background(), b.options(), close)
 }
+
+// Send emits a "message" event (Node's send/write).
+func (b BroadcastOperator) Send(args ...any) error { return b.Emit("message", args...) }

@@ -228,7 +228,7 @@ func TestInteropBroadcastWithAck(t *testing.T) {
 
 func TestInteropAnyListeners(t *testing.T) {
 	forModes(t, func(t *testing.T, tr []string) {
-		_, url, _ := newTestServer(t, socketio.Config{})
+		io, url, _ := newTestServer(t, socketio.Config{})
 		p := driver(t, url)
 		connect(t, p, "a", tr, nil)
 		p.Send(map[string]any{"cmd": "emit", "c": "a", "event": "mensaje", "args": []any{"x"}})
@@ -236,6 +236,11 @@ func TestInteropAnyListeners(t *testing.T) {
 		p.Send(map[string]any{"cmd": "emit", "c": "a", "event": "no-handler", "args": []any{1}})
 		p.Send(map[string]any{"cmd": "emit", "c": "a", "event": "any-report", "ack": true, "seq": 1})
 		jsonEq(t, "any", ackOf(t, p, "a", 1)["args"], `[["mensaje","no-handler"],["respuesta"]]`)
+		// send() is emit("message").
+		if err := io.Send("via send", 2); err != nil {
+			t.Fatal(err)
+		}
+		jsonEq(t, "message", eventOf(t, p, "a", "message")["args"], `["via send",2]`)
 	})
 }
 

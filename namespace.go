@@ -109,6 +109,9 @@ func (n *Namespace) operator() BroadcastOperator { return BroadcastOperator{nsp:
 // Emit sends an event to every socket of the namespace.
 func (n *Namespace) Emit(event string, args ...any) error { return n.operator().Emit(event, args...) }
 
+// Send emits a "message" event to every socket of the namespace.
+func (n *Namespace) Send(args ...any) error { return n.operator().Send(args...) }
+
 // EmitWithAck sends an event to every socket and gathers their answers; see
 // BroadcastOperator.EmitWithAck.
 func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {

@@ -105,6 +105,22 @@ func (s *Server) Use(mw Middleware) { s.main.Use(mw) }
 // Emit sends an event to every socket of the main namespace.
 func (s *Server) Emit(event string, args ...any) error { return s.main.Emit(event, args...) }
 
+// Send emits a "message" event to every socket of the main namespace.
+func (s *Server) Send(args ...any) error { return s.main.Emit("message", args...) }
+
+// EmitWithAck sends an event to every socket of the main namespace and
+// gathers their answers; see BroadcastOperator.EmitWithAck.
+func (s *Server) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return s.main.EmitWithAck(ctx, event, args...)
+}
+
+// Timeout returns an operator on the main namespace whose EmitWithAck gives
+// up after d.
+func (s *Server) Timeout(d time.Duration) BroadcastOperator { return s.main.Timeout(d) }
+
+// Compress returns an operator on the main namespace with the compress flag.
+func (s *Server) Compress(c bool) BroadcastOperator { return s.main.Compress(c) }
+
 // To selects the sockets of the main namespace in the rooms.
 func (s *Server) To(rooms ...string) BroadcastOperator { return s.main.To(rooms...) }
 

@@ -308,6 +308,9 @@ func (s *Socket) Emit(event string, args ...any) error {
 	return Emitter{s: s}.Emit(event, args...)
 }
 
+// Send emits a "message" event (Node's socket.send/write).
+func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
+
 // EmitWithAck sends an event and waits for the client's acknowledgement,
 // until ctx is done or the socket disconnects.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {

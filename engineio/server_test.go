@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -637,5 +639,22 @@ func TestGracefulClosePolling(t *testing.T) {
 	}
 	if got := rec.reason(t, sid); got != ReasonForcedClose {
 		t.Fatalf("reason %q", got)
+	}
+}
+
+func TestGenerateID(t *testing.T) {
+	n := 0
+	_, _, hs := startServer(t, Config{GenerateID: func(*http.Request) (string, error) {
+		n++
+		if n == 2 {
+			return "", errors.New("no ids left")
+		}
+		return "custom-" + strconv.Itoa(n), nil
+	}})
+	if sid := openPolling(t, hs.URL); sid != "custom-1" {
+		t.Fatalf("sid %q", sid)
+	}
+	if r := do(t, "GET", pollURL(hs.URL, "EIO=4&transport=polling"), "", nil); r.status != 400 || r.body != `{"code":3,"message":"Bad request"}` {
+		t.Fatalf("failing generator: %d %q", r.status, r.body)
 	}
 }
