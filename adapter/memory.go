@@ -19,8 +19,8 @@ type Memory struct {
 	nsp Namespace
 
 	mu    sync.RWMutex
-	rooms map[Room]map[SocketID]struct{}
-	sids  map[SocketID]map[Room]struct{}
+	rooms map[Room]map[SocketID]struct{} // explicit rooms (not sockets' own)
+	sids  map[SocketID][]Room            // every socket, with its explicit rooms
 	ev    atomic.Pointer[RoomEvents]
 
 	// connection state recovery (Node's SessionAwareAdapter)
@@ -50,7 +50,7 @@ func NewMemory(nsp Namespace) (Adapter, error) {
 	return &Memory{
 		nsp:        nsp,
 		rooms:      make(map[Room]map[SocketID]struct{}),
-		sids:       make(map[SocketID]map[Room]struct{}),
+		sids:       make(map[SocketID][]Room),
 		sessions:   make(map[string]memSession),
 		offsetBase: uint64(time.Now().UnixNano()),
 	}, nil
@@ -90,18 +90,25 @@ func (m *Memory) fire(changes []roomChange) {
 // tracking reports whether room changes must be recorded.
 func (m *Memory) tracking() bool { return m.ev.Load() != nil }
 
-// AddAll adds the socket to the rooms.
+// AddAll adds the socket to the rooms. The first call for a socket
+// registers it; its own room (named by its id) is implicit and costs no
+// map of its own.
 func (m *Memory) AddAll(id SocketID, rooms ...Room) {
 	var changes []roomChange
 	track := m.tracking()
 	m.mu.Lock()
-	set := m.sids[id]
-	if set == nil {
-		set = make(map[Room]struct{}, len(rooms))
-		m.sids[id] = set
+	own, known := m.sids[id]
+	if !known {
+		m.sids[id] = nil
+		if track {
+			changes = append(changes, roomChange{'c', id, ""}, roomChange{'j', id, id})
+		}
 	}
 	for _, r := range rooms {
-		set[r] = struct{}{}
+		if r == id || slices.Contains(own, r) {
+			continue
+		}
+		own = append(own, r)
 		members := m.rooms[r]
 		if members == nil {
 			members = make(map[SocketID]struct{})
@@ -110,18 +117,20 @@ func (m *Memory) AddAll(id SocketID, rooms ...Room) {
 				changes = append(changes, roomChange{'c', r, ""})
 			}
 		}
-		if _, in := members[id]; !in {
-			members[id] = struct{}{}
-			if track {
-				changes = append(changes, roomChange{'j', r, id})
-			}
+		members[id] = struct{}{}
+		if track {
+			changes = append(changes, roomChange{'j', r, id})
 		}
+	}
+	if len(own) > 0 {
+		m.sids[id] = own
 	}
 	m.mu.Unlock()
 	m.fire(changes)
 }
 
-// Del removes the socket from the room.
+// Del removes the socket from the room. A socket cannot leave its own
+// room.
 func (m *Memory) Del(id SocketID, room Room) {
 	m.mu.Lock()
 	changes := m.delLocked(id, room, nil)
@@ -130,8 +139,12 @@ func (m *Memory) Del(id SocketID, room Room) {
 }
 
 func (m *Memory) delLocked(id SocketID, room Room, changes []roomChange) []roomChange {
-	if set := m.sids[id]; set != nil {
-		delete(set, room)
+	own, known := m.sids[id]
+	if !known || room == id {
+		return changes
+	}
+	if i := slices.Index(own, room); i >= 0 {
+		m.sids[id] = slices.Delete(own, i, i+1)
 	}
 	members := m.rooms[room]
 	if members == nil {
@@ -148,41 +161,50 @@ func (m *Memory) delLocked(id SocketID, room Room, changes []roomChange) []roomC
 	return changes
 }
 
-// DelAll removes the socket from every room.
+// DelAll removes the socket from every room and forgets it.
 func (m *Memory) DelAll(id SocketID) {
 	var changes []roomChange
 	m.mu.Lock()
-	for r := range m.sids[id] {
+	own, known := m.sids[id]
+	for _, r := range slices.Clone(own) {
 		changes = m.delLocked(id, r, changes)
 	}
 	delete(m.sids, id)
+	if known {
+		changes = append(changes, roomChange{'l', id, id}, roomChange{'d', id, ""})
+	}
 	m.mu.Unlock()
 	m.fire(changes)
 }
 
-// SocketRooms returns the rooms of a socket, sorted.
+// SocketRooms returns the rooms of a socket, its own included, sorted.
 func (m *Memory) SocketRooms(id SocketID) []Room {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	set, ok := m.sids[id]
+	own, ok := m.sids[id]
 	if !ok {
 		return nil
 	}
-	rooms := make([]Room, 0, len(set))
-	for r := range set {
-		rooms = append(rooms, r)
-	}
+	rooms := make([]Room, 0, len(own)+1)
+	rooms = append(rooms, id)
+	rooms = append(rooms, own...)
 	slices.Sort(rooms)
 	return rooms
 }
 
-// Rooms returns the rooms that have members, sorted.
+// Rooms returns the rooms that have members, sockets' own rooms included,
+// sorted.
 func (m *Memory) Rooms() []Room {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	rooms := make([]Room, 0, len(m.rooms))
+	rooms := make([]Room, 0, len(m.rooms)+len(m.sids))
 	for r := range m.rooms {
 		rooms = append(rooms, r)
+	}
+	for id := range m.sids {
+		if _, dup := m.rooms[id]; !dup {
+			rooms = append(rooms, id)
+		}
 	}
 	slices.Sort(rooms)
 	return rooms
@@ -195,6 +217,19 @@ func (m *Memory) Sockets(opts BroadcastOptions) []SocketID {
 	return m.matchLocked(opts)
 }
 
+// eachMember calls fn for every member of room (a socket's own room has
+// the socket only).
+func (m *Memory) eachMember(room Room, fn func(SocketID)) {
+	for id := range m.rooms[room] {
+		fn(id)
+	}
+	if _, ok := m.sids[room]; ok {
+		if _, dup := m.rooms[room][room]; !dup {
+			fn(room)
+		}
+	}
+}
+
 // matchLocked applies opts: members of any of the rooms (every socket when
 // there are none), minus members of the except rooms, each socket once.
 func (m *Memory) matchLocked(opts BroadcastOptions) []SocketID {
@@ -202,9 +237,7 @@ func (m *Memory) matchLocked(opts BroadcastOptions) []SocketID {
 	if len(opts.Except) > 0 {
 		except = make(map[SocketID]struct{})
 		for _, r := range opts.Except {
-			for id := range m.rooms[r] {
-				except[id] = struct{}{}
-			}
+			m.eachMember(r, func(id SocketID) { except[id] = struct{}{} })
 		}
 	}
 	var ids []SocketID
@@ -218,27 +251,26 @@ func (m *Memory) matchLocked(opts BroadcastOptions) []SocketID {
 		return ids
 	}
 	if len(opts.Rooms) == 1 {
-		members := m.rooms[opts.Rooms[0]]
-		ids = make([]SocketID, 0, len(members))
-		for id := range members {
+		ids = make([]SocketID, 0, len(m.rooms[opts.Rooms[0]])+1)
+		m.eachMember(opts.Rooms[0], func(id SocketID) {
 			if _, skip := except[id]; !skip {
 				ids = append(ids, id)
 			}
-		}
+		})
 		return ids
 	}
 	seen := make(map[SocketID]struct{})
 	for _, r := range opts.Rooms {
-		for id := range m.rooms[r] {
+		m.eachMember(r, func(id SocketID) {
 			if _, skip := except[id]; skip {
-				continue
+				return
 			}
 			if _, dup := seen[id]; dup {
-				continue
+				return
 			}
 			seen[id] = struct{}{}
 			ids = append(ids, id)
-		}
+		})
 	}
 	return ids
 }

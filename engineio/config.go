@@ -86,6 +86,12 @@ type Config struct {
 	// when the client offers it. Default false.
 	PerMessageDeflate bool
 
+	// WebSocketReadBufferSize is the read buffer each WebSocket connection
+	// holds for its whole life, in bytes. Larger buffers take bursts of small
+	// messages in fewer system calls; smaller ones make idle connections
+	// cheaper. Default 1024.
+	WebSocketReadBufferSize int
+
 	// MaxBufferedBytes bounds the data queued for one session that the
 	// client has not taken yet (waiting for a poll, or for a slow WebSocket).
 	// A session over the bound is closed with "transport error".

@@ -82,8 +82,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: c, sessions: make(map[string]*Conn)}
 	s.upgrader = ws.NewUpgrader(wsHandler{s}, ws.Options{
-		MaxMessage:  c.MaxPayload,
-		Compression: c.PerMessageDeflate,
+		MaxMessage:     c.MaxPayload,
+		Compression:    c.PerMessageDeflate,
+		ReadBufferSize: c.WebSocketReadBufferSize,
 	})
 	return s, nil
 }

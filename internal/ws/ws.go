@@ -24,6 +24,12 @@ import (
 	"github.com/lxzan/gws"
 )
 
+// DefaultReadBufferSize is the per-connection read buffer when Options
+// leaves it unset. It is small because every idle connection holds one;
+// messages larger than the buffer are read straight into their own memory,
+// so only bursts of small messages pay (with more read calls).
+const DefaultReadBufferSize = 1024
+
 // Options configures an Upgrader.
 type Options struct {
 	// MaxMessage is the largest message accepted from a peer; a larger one
@@ -56,7 +62,7 @@ type Upgrader struct {
 func NewUpgrader(h Handler, o Options) *Upgrader {
 	up := &Upgrader{handler: h, bufSize: o.ReadBufferSize}
 	if up.bufSize <= 0 {
-		up.bufSize = 4096
+		up.bufSize = DefaultReadBufferSize
 	}
 	opt := &gws.ServerOption{
 		ReadMaxPayloadSize: o.MaxMessage,
