@@ -49,7 +49,19 @@ func TestInteropEngineHooks(t *testing.T) {
 		connect(t, p, "a", tr, nil)
 		p.Send(map[string]any{"cmd": "emit", "c": "a", "event": "mensaje", "args": []any{"héllo"}})
 		eventOf(t, p, "a", "respuesta")
-		time.Sleep(500 * time.Millisecond) // a few heartbeats
+		deadline := time.Now().Add(15 * time.Second)
+		for { // a few heartbeats
+			mu.Lock()
+			n := count["heartbeat"]
+			mu.Unlock()
+			if n >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d heartbeats in 15 s at a 150 ms interval", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		p.Send(map[string]any{"cmd": "disconnect", "c": "a"})
 		select {
 		case r := <-closed:

@@ -30,14 +30,14 @@ func jsonEq(t *testing.T, what string, got any, want string) {
 
 func ackOf(t *testing.T, p *testutil.Proc, c string, seq int) testutil.Event {
 	t.Helper()
-	return p.Expect(10*time.Second, fmt.Sprintf("ack %d of %s", seq, c), func(e testutil.Event) bool {
+	return p.Expect(15*time.Second, fmt.Sprintf("ack %d of %s", seq, c), func(e testutil.Event) bool {
 		return e.Name() == "ack" && e.Str("c") == c && e["seq"] == float64(seq)
 	})
 }
 
 func eventOf(t *testing.T, p *testutil.Proc, c, name string) testutil.Event {
 	t.Helper()
-	return p.Expect(10*time.Second, fmt.Sprintf("event %q of %s", name, c), func(e testutil.Event) bool {
+	return p.Expect(15*time.Second, fmt.Sprintf("event %q of %s", name, c), func(e testutil.Event) bool {
 		return e.Name() == "event" && e.Str("c") == c && e.Str("name") == name
 	})
 }

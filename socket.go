@@ -661,7 +661,6 @@ func (s *Socket) onClose(reason string) {
 	s.state = stateClosed
 	s.tasks = nil
 	s.acks = make(map[uint64]func(adapter.AckResponse))
-	disconnecting, disconnected := s.disconnecting, s.disconnected
 	s.mu.Unlock()
 	s.cancel()
 	s.client.remove(s)
@@ -670,6 +669,11 @@ func (s *Socket) onClose(reason string) {
 	}
 	s.mu.Lock()
 	s.tasks = append(s.tasks, func() {
+		// The handlers are read now, not at the close: a connection handler
+		// still running when the connection dropped may be adding them.
+		s.mu.Lock()
+		disconnecting, disconnected := s.disconnecting, s.disconnected
+		s.mu.Unlock()
 		for _, fn := range disconnecting {
 			s.safeCall(func() { fn(reason) })
 		}

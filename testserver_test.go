@@ -40,7 +40,7 @@ func (r *record) note(fn func()) {
 // reason waits until the socket has disconnected and returns the reason.
 func (r *record) reason(t *testing.T, id string) string {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(15 * time.Second)
 	for {
 		r.mu.Lock()
 		reason, ok := r.disconnects[id]

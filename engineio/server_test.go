@@ -119,14 +119,16 @@ func TestHeartbeatTiming(t *testing.T) {
 		start := time.Now()
 		sid := openPolling(t, hs.URL)
 		r := do(t, "GET", pollURL(hs.URL, sidQuery(sid)), "", nil)
-		if el := time.Since(start); r.body != "2" || el < 250*time.Millisecond || el > 450*time.Millisecond {
+		// Lower bounds are exact (never early); upper bounds only catch a
+		// timer that never fires, with room for a loaded machine.
+		if el := time.Since(start); r.body != "2" || el < 290*time.Millisecond || el > 3*time.Second {
 			t.Fatalf("first poll %q after %v, want \"2\" after ~300ms", r.body, el)
 		}
 		if got := rec.reason(t, sid); got != ReasonPingTimeout {
 			t.Fatalf("reason %q", got)
 		}
-		if el := time.Since(start); el > 700*time.Millisecond {
-			t.Fatalf("ping timeout took %v, want about 500ms", el)
+		if el := time.Since(start); el < 490*time.Millisecond || el > 4*time.Second {
+			t.Fatalf("ping timeout after %v, want about 500ms", el)
 		}
 		if r := do(t, "GET", pollURL(hs.URL, sidQuery(sid)), "", nil); r.status != 400 {
 			t.Fatalf("GET after ping timeout: %d %q", r.status, r.body)
@@ -145,7 +147,7 @@ func TestHeartbeatTiming(t *testing.T) {
 			at = append(at, time.Since(start))
 			do(t, "POST", pollURL(hs.URL, sidQuery(sid)), "3", nil)
 		}
-		if at[2] < 850*time.Millisecond || at[2] > 1300*time.Millisecond {
+		if at[0] < 290*time.Millisecond || at[2] < 880*time.Millisecond || at[2] > 6*time.Second {
 			t.Fatalf("pings at %v, want about 300/600/900ms", at)
 		}
 		if !rec.open(sid) {

@@ -75,16 +75,15 @@ const scenarios = {
       });
     });
   },
-  // The server pings every 100 ms; stay one second and count.
+  // The server pings every 100 ms; stay for five pings.
   heartbeat() {
-    socket.on("open", () =>
-      whenReady(() =>
-        setTimeout(() => {
-          out("still-open", { readyState: socket.readyState });
-          socket.close();
-        }, 1000),
-      ),
-    );
+    let pings = 0;
+    socket.on("ping", () => {
+      if (++pings === 5) {
+        out("still-open", { readyState: socket.readyState });
+        socket.close();
+      }
+    });
   },
   // The server's MaxPayload is small; send more than it allows.
   maxpayload() {

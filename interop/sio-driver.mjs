@@ -8,7 +8,7 @@
 //
 // Commands (every one names a client with "c"):
 //   {"cmd":"connect","c":"a","nsp":"/","auth":{...},"transports":["websocket"],"query":{...},
-//    "manager":"m1","reconnection":false}
+//    "manager":"m1","reconnection":false,"parser":"msgpack"}     parser: socket.io-msgpack-parser instead of the default
 //   {"cmd":"emit","c":"a","event":"x","args":[...],"ack":true,"seq":1,"timeout":1000}
 //   {"cmd":"reply","c":"a","event":"x","args":[...],"delay":0}   ack server events "x" with args
 //   {"cmd":"disconnect","c":"a"}
@@ -20,6 +20,7 @@
 //   event {c,name,args}  ack {c,seq,args} / ack {c,seq,error}  upgrade {c,transport}
 //   manager-close {manager,reason}  ready
 import { io, Manager } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 import { createInterface } from "node:readline";
 
 const base = process.argv[2];
@@ -71,6 +72,7 @@ const commands = {
       auth: cmd.auth,
       timeout: 5000,
     };
+    if (cmd.parser === "msgpack") opts.parser = msgpackParser;
     const nsp = cmd.nsp || "/";
     const m = manager(cmd.manager, opts);
     const s = m ? m.socket(nsp, { auth: cmd.auth }) : io(base + (nsp === "/" ? "" : nsp), opts);

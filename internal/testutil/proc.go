@@ -162,7 +162,11 @@ func (p *Proc) Expect(timeout time.Duration, what string, match func(Event) bool
 // ExpectEv waits for the event named ev of client c (c may be "").
 func (p *Proc) ExpectEv(ev, c string) Event {
 	p.t.Helper()
-	return p.Expect(10*time.Second, fmt.Sprintf("%s of %q", ev, c), func(e Event) bool {
+	timeout := 15 * time.Second
+	if ev == "ready" { // a loaded machine can take long to start Node
+		timeout = 45 * time.Second
+	}
+	return p.Expect(timeout, fmt.Sprintf("%s of %q", ev, c), func(e Event) bool {
 		return e.Name() == ev && (c == "" || e.Str("c") == c)
 	})
 }
