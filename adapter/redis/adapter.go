@@ -416,14 +416,14 @@ func (a *Adapter) onRequest(payload []byte) error {
 		opts := treeOpts(ov)
 		opts.Flags.Local = false
 		return a.mem.BroadcastWithAck(p, opts, func(n int) {
-			a.respond(uid, obj("type", int64(reqBroadcastClientCount), "requestId", rid, "clientCount", int64(n)))
+			a.respond(uid, clientCountMsg(rid, n))
 		}, func(r adapter.AckResponse) {
 			arg, err := firstArg(r)
 			if err != nil {
 				a.log.Warn("redis adapter: ack not relayed", "err", err)
 				return
 			}
-			b, err := encodeMsgpack(obj("type", int64(reqBroadcastAck), "requestId", rid, "packet", arg))
+			b, err := ackMsg(rid, arg)
 			if err != nil {
 				a.log.Warn("redis adapter: ack not relayed", "err", err)
 				return
@@ -432,6 +432,16 @@ func (a *Adapter) onRequest(payload []byte) error {
 		})
 	}
 	return nil
+}
+
+// clientCountMsg is the BROADCAST_CLIENT_COUNT answer (JSON).
+func clientCountMsg(rid string, n int) *object {
+	return obj("type", int64(reqBroadcastClientCount), "requestId", rid, "clientCount", int64(n))
+}
+
+// ackMsg is the BROADCAST_ACK answer (msgpack): the first ack argument.
+func ackMsg(rid string, arg any) ([]byte, error) {
+	return encodeMsgpack(obj("type", int64(reqBroadcastAck), "requestId", rid, "packet", arg))
 }
 
 // legacyRemote answers the pre-7 single-socket join/leave/disconnect form
@@ -643,12 +653,8 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) err
 // reports its number of recipients once, then relays each answer.
 func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptions, onClientCount func(int), onAck func(adapter.AckResponse)) error {
 	if !opts.Flags.Local {
-		pt, err := packetTree(p)
-		if err != nil {
-			return err
-		}
 		rid := newUID()
-		b, err := encodeMsgpack(obj("uid", a.uid, "requestId", rid, "type", int64(reqBroadcast), "packet", pt, "opts", optsTree(opts, true)))
+		b, err := broadcastRequest(a.uid, rid, p, opts)
 		if err != nil {
 			return err
 		}
@@ -674,6 +680,15 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptio
 		}
 	}
 	return a.mem.BroadcastWithAck(p, opts, onClientCount, onAck)
+}
+
+// broadcastRequest is the BROADCAST request (msgpack).
+func broadcastRequest(uid, rid string, p *parser.Packet, opts adapter.BroadcastOptions) ([]byte, error) {
+	pt, err := packetTree(p)
+	if err != nil {
+		return nil, err
+	}
+	return encodeMsgpack(obj("uid", uid, "requestId", rid, "type", int64(reqBroadcast), "packet", pt, "opts", optsTree(opts, true)))
 }
 
 var errClosed = errors.New("redis adapter: closed")

@@ -214,11 +214,44 @@ func readMsgpack(dec *msgpack.Decoder, r *bytes.Reader, depth int) (any, error) 
 		}
 		return a, nil
 	}
+	if err := checkLength(c, r); err != nil {
+		return nil, err
+	}
 	x, err := dec.DecodeInterface()
 	if err != nil {
 		return nil, err
 	}
 	return normalize(x)
+}
+
+// checkLength refuses a string, binary or extension whose announced length
+// exceeds the bytes left, before the decoder allocates for it.
+func checkLength(c byte, r *bytes.Reader) error {
+	var size int // bytes of the length field
+	switch c {
+	case msgpcode.Str8, msgpcode.Bin8, msgpcode.Ext8:
+		size = 1
+	case msgpcode.Str16, msgpcode.Bin16, msgpcode.Ext16:
+		size = 2
+	case msgpcode.Str32, msgpcode.Bin32, msgpcode.Ext32:
+		size = 4
+	default:
+		return nil
+	}
+	var hdr [5]byte
+	pos, _ := r.Seek(0, io.SeekCurrent)
+	n, _ := r.ReadAt(hdr[:1+size], pos)
+	if n < 1+size {
+		return io.ErrUnexpectedEOF
+	}
+	var l uint64
+	for _, x := range hdr[1 : 1+size] {
+		l = l<<8 | uint64(x)
+	}
+	if l > uint64(r.Len()) {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
 }
 
 // normalize maps the scalar types of the msgpack decoder to the tree's.

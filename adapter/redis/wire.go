@@ -92,11 +92,11 @@ func flagsTree(f adapter.BroadcastFlags) *object {
 	if f.Compress != nil {
 		o.set("compress", *f.Compress)
 	}
-	if f.Timeout > 0 {
-		o.set("timeout", f.Timeout.Milliseconds())
-	}
 	if f.ExpectSingleResponse {
 		o.set("expectSingleResponse", true)
+	}
+	if f.Timeout > 0 {
+		o.set("timeout", f.Timeout.Milliseconds())
 	}
 	return o
 }

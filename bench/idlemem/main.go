@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"io"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"runtime"
@@ -41,6 +43,7 @@ func main() {
 	n := flag.Int("n", 5000, "number of idle clients")
 	serve := flag.Bool("serve", false, "run as the server child")
 	engineOnly := flag.Bool("engine", false, "measure the Engine.IO server alone (no Socket.IO namespace)")
+	heapProfile := flag.String("heapprofile", "", "write the server's heap profile (with the clients connected) to this file")
 	flag.Parse()
 	if *serve {
 		runServer(*engineOnly)
@@ -96,6 +99,19 @@ func main() {
 	fmt.Printf("heap in use per client: %.2f KiB\n", per(before.HeapInuse, after.HeapInuse))
 	fmt.Printf("stacks per client:     %.2f KiB\n", per(before.StackInuse, after.StackInuse))
 	fmt.Printf("goroutines per client: %.2f\n", float64(after.Goroutines-before.Goroutines)/float64(*n))
+	if *heapProfile != "" {
+		res, err := http.Get("http://" + addr + "/debug/pprof/heap")
+		if err != nil {
+			log.Fatal(err)
+		}
+		f, err := os.Create(*heapProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		_, _ = io.Copy(f, res.Body)
+		_ = res.Body.Close()
+		_ = f.Close()
+	}
 	for _, c := range conns {
 		_ = c.NetConn().Close()
 	}
@@ -136,12 +152,13 @@ func fetch(addr string) stats {
 }
 
 func runServer(engineOnly bool) {
-	io, err := socketio.NewServer(socketio.Config{})
+	srv, err := socketio.NewServer(socketio.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	count := func() int { return len(io.Sockets().Sockets()) }
+	count := func() int { return len(srv.Sockets().Sockets()) }
 	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/heap", pprof.Index)
 	if engineOnly {
 		eng, err := engineio.NewServer(engineio.Config{Path: "/socket.io/"})
 		if err != nil {
@@ -150,7 +167,7 @@ func runServer(engineOnly bool) {
 		mux.Handle("/socket.io/", eng)
 		count = eng.Count
 	} else {
-		mux.Handle("/socket.io/", io)
+		mux.Handle("/socket.io/", srv)
 	}
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
 		runtime.GC()
