@@ -154,7 +154,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := ErrServerClosed
 	s.closeOnce.Do(func() {
 		err = s.engine.Shutdown(ctx)
-		s.track.Wait()
+		// Handlers still running (the sockets' goroutines) may take a while;
+		// wait for them only as long as ctx allows.
+		done := make(chan struct{})
+		go func() {
+			s.track.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+		}
 		s.closeAdapters()
 	})
 	return err
