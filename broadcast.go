@@ -124,7 +124,7 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	onAck := func(r adapter.AckResponse) {
 		mu.Lock()
 		if !finished {
-			responses = append(responses, Args{raw: r.Args, atts: r.Attachments})
+			responses = append(responses, parser.NewArgs(r.Args, r.Attachments))
 			check()
 		}
 		mu.Unlock()

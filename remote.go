@@ -170,7 +170,7 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 	res, err := n.adapter.ServerSideEmitWithAck(ctx, raw)
 	out := make([]Args, len(res))
 	for i, r := range res {
-		out[i] = Args{raw: []json.RawMessage{r}}
+		out[i] = parser.NewArgs([]json.RawMessage{r}, nil)
 	}
 	return out, err
 }
@@ -222,7 +222,7 @@ func (n *Namespace) dispatchServerSideEmit(args []json.RawMessage, ack func(json
 	n.mu.RLock()
 	fns := n.serverHandlers[name]
 	n.mu.RUnlock()
-	ev := &ServerEvent{Name: name, args: Args{raw: args[1:]}, ack: ack}
+	ev := &ServerEvent{Name: name, args: parser.NewArgs(args[1:], nil), ack: ack}
 	for _, fn := range fns {
 		func() {
 			defer func() {

@@ -429,7 +429,7 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}
 	select {
 	case r := <-ch:
-		return Args{raw: r.Args, atts: r.Attachments}, nil
+		return parser.NewArgs(r.Args, r.Attachments), nil
 	case <-ctx.Done():
 		e.s.dropAck(id)
 		return Args{}, ctx.Err()
@@ -478,7 +478,7 @@ func (s *Socket) notifyOutgoing(p *parser.Packet) {
 	if err != nil {
 		return
 	}
-	args := Args{raw: raw, atts: p.Attachments}
+	args := parser.NewArgs(raw, p.Attachments)
 	s.enqueue(func() {
 		for _, fn := range fns {
 			s.safeCall(func() { fn(name, args) })
@@ -530,7 +530,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 		s.client.fail(err)
 		return
 	}
-	ev := &Event{Name: name, args: Args{raw: args, atts: p.Attachments}, socket: s, ackID: p.ID, hasAck: p.HasID}
+	ev := &Event{Name: name, args: parser.NewArgs(args, p.Attachments), socket: s, ackID: p.ID, hasAck: p.HasID}
 	s.enqueue(func() { s.dispatch(ev) })
 }
 
