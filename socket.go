@@ -15,6 +15,7 @@ import (
 
 	"github.com/gosio/socketio/adapter"
 	"github.com/gosio/socketio/engineio"
+	"github.com/gosio/socketio/internal/gotrack"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -87,8 +88,7 @@ type Socket struct {
 	errHandlers   []func(error)
 	acks          map[uint64]func(adapter.AckResponse)
 
-	tasks   []func()
-	running bool
+	queue gotrack.Serial // the socket's handlers run here, in order
 }
 
 type socketState uint8
@@ -112,6 +112,7 @@ func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.Raw
 		handlers:  make(map[string][]*handlerEntry),
 		acks:      make(map[uint64]func(adapter.AckResponse)),
 	}
+	s.queue.T = &nsp.srv.track
 	if nsp.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
 		if sess := nsp.restore(auth); sess != nil {
@@ -588,38 +589,15 @@ func (s *Socket) emitError(err error) {
 	})
 }
 
-// enqueue adds a task for the socket's goroutine, starting it if needed.
+// enqueue adds a task for the socket's goroutine. A client whose events
+// pile up past MaxPendingEvents is disconnected.
 func (s *Socket) enqueue(task func()) {
-	s.mu.Lock()
-	if len(s.tasks) >= s.nsp.srv.cfg.MaxPendingEvents {
-		s.mu.Unlock()
+	if s.queue.Len() >= s.nsp.srv.cfg.MaxPendingEvents {
 		s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id)
 		s.client.conn.Abort(engineio.ReasonTransportError, errTooManyEvents)
 		return
 	}
-	s.tasks = append(s.tasks, task)
-	if !s.running {
-		s.running = true
-		s.nsp.srv.track.Go(s.run)
-	}
-	s.mu.Unlock()
-}
-
-func (s *Socket) run() {
-	for {
-		s.mu.Lock()
-		if len(s.tasks) == 0 {
-			s.running = false
-			s.tasks = nil
-			s.mu.Unlock()
-			return
-		}
-		task := s.tasks[0]
-		s.tasks[0] = nil
-		s.tasks = s.tasks[1:]
-		s.mu.Unlock()
-		task()
-	}
+	s.queue.Push(task)
 }
 
 // safeCall runs application code, turning a panic into a logged error.
@@ -659,16 +637,15 @@ func (s *Socket) onClose(reason string) {
 		return
 	}
 	s.state = stateClosed
-	s.tasks = nil
 	s.acks = make(map[uint64]func(adapter.AckResponse))
 	s.mu.Unlock()
+	s.queue.Drop() // queued events are not delivered any more
 	s.cancel()
 	s.client.remove(s)
 	if prev == statePending {
 		return
 	}
-	s.mu.Lock()
-	s.tasks = append(s.tasks, func() {
+	s.queue.Push(func() {
 		// The handlers are read now, not at the close: a connection handler
 		// still running when the connection dropped may be adding them.
 		s.mu.Lock()
@@ -691,11 +668,6 @@ func (s *Socket) onClose(reason string) {
 			s.safeCall(func() { fn(reason) })
 		}
 	})
-	if !s.running {
-		s.running = true
-		s.nsp.srv.track.Go(s.run)
-	}
-	s.mu.Unlock()
 }
 
 // recoverable reports whether a socket that disconnected for reason may

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gosio/socketio/engineio/packet"
+	"github.com/gosio/socketio/internal/gotrack"
 )
 
 // Transport names, for Options.Transports.
@@ -87,7 +88,7 @@ const (
 // probe during an upgrade. All belong to the Manager's group.
 type engine struct {
 	cfg    *engineConfig
-	g      *group
+	g      *gotrack.Tracker
 	h      engineHandler
 	hs     handshakeData
 	ctx    context.Context // cancelled when the session ends
@@ -112,7 +113,7 @@ type engine struct {
 
 // openEngine performs the handshake over the first configured transport.
 // The returned engine reads nothing until start is called.
-func openEngine(ctx context.Context, cfg *engineConfig, g *group, h engineHandler) (*engine, error) {
+func openEngine(ctx context.Context, cfg *engineConfig, g *gotrack.Tracker, h engineHandler) (*engine, error) {
 	e := &engine{cfg: cfg, g: g, h: h, pollDone: make(chan struct{}), closed: make(chan struct{})}
 	e.cond = sync.NewCond(&e.mu)
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -298,7 +299,7 @@ func (e *engine) resetPing() {
 	d := time.Duration(e.hs.PingInterval+e.hs.PingTimeout) * time.Millisecond
 	if e.pingTimer == nil {
 		e.pingTimer = time.AfterFunc(d, func() {
-			e.g.run(func() { e.fail(ReasonPingTimeout, nil) })
+			e.g.Run(func() { e.fail(ReasonPingTimeout, nil) })
 		})
 		return
 	}

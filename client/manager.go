@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gosio/socketio/engineio/packet"
+	"github.com/gosio/socketio/internal/gotrack"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -89,8 +90,8 @@ type Manager struct {
 	opts    Options
 	cfg     *engineConfig
 	ownHTTP bool
-	g       group
-	events  serial
+	g       gotrack.Tracker
+	events  gotrack.Serial
 	ctx     context.Context
 	cancel  context.CancelFunc
 
@@ -127,7 +128,7 @@ func NewManager(rawURL string, opts *Options) (*Manager, error) {
 
 func newManager(o Options, cfg *engineConfig, own bool) *Manager {
 	m := &Manager{opts: o, cfg: cfg, ownHTTP: own, sockets: make(map[string]*Socket)}
-	m.events.g = &m.g
+	m.events.T = &m.g
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.backoff = backoff{min: o.ReconnectionDelay, max: o.ReconnectionDelayMax, jitter: o.RandomizationFactor, rand: o.Rand}
 	return m
@@ -220,7 +221,7 @@ func (m *Manager) OnError(fn func(err error)) {
 
 // emit runs fn on the Manager's handler goroutine, in order.
 func (m *Manager) emit(fn func()) {
-	m.events.push(func() { safeCall(m.opts.Logger, fn) })
+	m.events.Push(func() { safeCall(m.opts.Logger, fn) })
 }
 
 func safeCall(log interface {
@@ -242,7 +243,7 @@ func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		m.g.wait()
+		m.g.Close()
 		return nil
 	}
 	m.closed, m.skipReconnect, m.reconnecting = true, true, false
@@ -268,7 +269,7 @@ func (m *Manager) Close() error {
 			}
 		})
 	}
-	m.g.wait()
+	m.g.Close()
 	if m.ownHTTP {
 		m.cfg.httpClient.CloseIdleConnections()
 		if t, ok := m.cfg.httpClient.Transport.(*http.Transport); ok {
@@ -483,7 +484,7 @@ func (m *Manager) reconnect() {
 	}
 	d := m.backoff.duration()
 	m.reconnecting = true
-	m.timer = time.AfterFunc(d, func() { m.g.run(m.reconnectNow) })
+	m.timer = time.AfterFunc(d, func() { m.g.Run(m.reconnectNow) })
 	m.mu.Unlock()
 }
 

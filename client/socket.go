@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosio/socketio/internal/gotrack"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -23,7 +24,7 @@ type Socket struct {
 	m      *Manager
 	nsp    string
 	opts   SocketOptions
-	q      serial
+	q      gotrack.Serial
 	active atomic.Bool
 	owned  bool // created by Dial: Close closes the Manager
 
@@ -76,7 +77,7 @@ func newSocket(m *Manager, nsp string, o SocketOptions) *Socket {
 		handlers: make(map[string][]*handlerEntry),
 		changed:  make(chan struct{}),
 	}
-	s.q.g = &m.g
+	s.q.T = &m.g
 	return s
 }
 
@@ -280,7 +281,7 @@ func (s *Socket) closeLocked(reason string) []func() {
 		fns = append(fns, func() { w.fn(Args{}, ErrDisconnected) })
 	}
 	hs := s.onDisconnect
-	s.q.push(func() {
+	s.q.Push(func() {
 		for _, fn := range hs {
 			s.call(func() { fn(reason) })
 		}
@@ -368,7 +369,7 @@ func (s *Socket) Receive(ctx context.Context) (*Event, error) {
 			s.mu.Unlock()
 			return ev, nil
 		}
-		if !s.active.Load() && s.q.pending() == 0 {
+		if !s.active.Load() && s.q.Len() == 0 {
 			s.mu.Unlock()
 			return nil, ErrInactive
 		}
@@ -576,7 +577,7 @@ func (s *Socket) drainRetry(force bool) {
 	s.ids++
 	p.SetID(id)
 	w := &ackWaiter{sent: true, fn: func(a Args, err error) { s.onRetryResult(q, a, err) }}
-	w.timer = time.AfterFunc(s.opts.AckTimeout, func() { s.m.g.run(func() { s.ackTimedOut(id) }) })
+	w.timer = time.AfterFunc(s.opts.AckTimeout, func() { s.m.g.Run(func() { s.ackTimedOut(id) }) })
 	s.acks[id] = w
 	_ = s.m.writePacket(p)
 	s.mu.Unlock()
@@ -629,7 +630,7 @@ func (s *Socket) onOpen() {
 	if !s.active.Load() {
 		return
 	}
-	s.q.push(func() {
+	s.q.Push(func() {
 		e := s.m.current()
 		if e == nil || !s.active.Load() {
 			return
@@ -758,7 +759,7 @@ func (s *Socket) onConnectPacket(p *parser.Packet) {
 	}
 	s.mu.Lock()
 	hs := s.onConnect
-	s.q.push(func() {
+	s.q.Push(func() {
 		for _, fn := range hs {
 			s.call(fn)
 		}
@@ -793,7 +794,7 @@ func (s *Socket) refused(err error) {
 	s.sentFor = nil
 	s.fatal = err
 	hs := s.onConnectErr
-	s.q.push(func() {
+	s.q.Push(func() {
 		for _, fn := range hs {
 			s.call(func() { fn(err) })
 		}
@@ -843,7 +844,7 @@ func (s *Socket) onConnectFailure(err error, final bool) {
 		return
 	}
 	hs := s.onConnectErr
-	s.q.push(func() {
+	s.q.Push(func() {
 		for _, fn := range hs {
 			s.call(func() { fn(err) })
 		}
@@ -892,13 +893,13 @@ func (s *Socket) deliver(p *parser.Packet) {
 		}
 	}
 	s.mu.Unlock()
-	if s.q.pending() >= s.opts.MaxPendingEvents {
+	if s.q.Len() >= s.opts.MaxPendingEvents {
 		s.m.opts.Logger.Warn("socket.io client: the server sends faster than the handlers run; closing", "nsp", s.nsp)
 		s.m.failEngine(ReasonTransportError, errors.New("too many pending events"))
 		return
 	}
 	ev := &Event{Name: name, args: parser.NewArgs(raw, p.Attachments), s: s, id: p.ID, hasAck: p.HasID}
-	s.q.push(func() { s.dispatch(ev) })
+	s.q.Push(func() { s.dispatch(ev) })
 }
 
 func (s *Socket) dispatch(ev *Event) {

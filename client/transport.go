@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gosio/socketio/engineio/packet"
+	"github.com/gosio/socketio/internal/gotrack"
 	"github.com/lxzan/gws"
 )
 
@@ -244,7 +245,7 @@ func (e wsEvents) OnClose(_ *gws.Conn, err error) {
 
 // dialWS opens a WebSocket to the Engine.IO endpoint and starts its read
 // loop on a goroutine of g.
-func dialWS(ctx context.Context, cfg *engineConfig, g *group, sid string) (*wsTransport, error) {
+func dialWS(ctx context.Context, cfg *engineConfig, g *gotrack.Tracker, sid string) (*wsTransport, error) {
 	q := cfg.query(WebSocket, sid)
 	httpURL := cfg.base + "?" + q.Encode()
 	u, err := url.Parse(httpURL)
