@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 # Every Go module of the repository (examples live in their own modules).
 MODULES := . examples/echo examples/client bench parser/msgpack
 
-.PHONY: all deps frontend demo test lint unit fuzz bench-micro clean
+.PHONY: all deps frontend demo test lint unit fuzz bench-micro bench clean
 
 all: test
 
@@ -45,6 +45,11 @@ fuzz:
 # numbers are informational (docs/benchmarks.md for real comparisons).
 bench-micro:
 	go test -run='^$$' -bench=. -benchmem -benchtime=200ms ./...
+
+# Load benchmarks against Node's socket.io, same machine, same run (about 5
+# minutes, bounded to 9); writes docs/benchmarks.md and docs/benchmarks/*.svg.
+bench:
+	bench/run.sh
 
 clean:
 	rm -rf interop/node_modules examples/echo/frontend/node_modules examples/echo/frontend/dist

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the load benchmarks of issue #7 (Go server vs Node's socket.io, same
+# machine, same run) and writes docs/benchmarks.md and docs/benchmarks/*.svg.
+# Bounded: the tool stops itself after 9 minutes (BENCH_TIMEOUT); a full run
+# takes about 5. Extra arguments go to the tool, e.g.
+#   bench/run.sh -quick                 # small counts, checks the tool
+#   bench/run.sh -only fanout,echo      # some scenarios
+#   bench/run.sh -profile /tmp/prof     # CPU + heap profiles of the Go server
+set -euo pipefail
+cd "$(dirname "$0")"
+command -v node >/dev/null || { echo "bench: node (20+) is required" >&2; exit 1; }
+if [ ! -f node/node_modules/.package-lock.json ] || [ node/package-lock.json -nt node/node_modules/.package-lock.json ]; then
+	npm ci --prefix node --no-audit --no-fund
+fi
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/goserver" ./cmd/goserver
+go build -o "$bin/bench" ./cmd/bench
+"$bin/bench" -goserver "$bin/goserver" -node node -docs ../docs -timeout "${BENCH_TIMEOUT:-9m}" "$@"
