@@ -376,14 +376,31 @@ func (c *Conn) signalPoll() {
 	}
 }
 
+// framesPool recycles the frame lists of write loops, so that an idle
+// session keeps none.
+var framesPool = sync.Pool{New: func() any { return new([]ws.Frame) }}
+
 // writeLoop sends the queue over the WebSocket, coalescing what has
 // accumulated into one write, and ends when the queue is empty.
 func (c *Conn) writeLoop() {
-	var frames []ws.Frame
+	fp := framesPool.Get().(*[]ws.Frame)
+	defer func() {
+		clear(*fp)
+		*fp = (*fp)[:0]
+		framesPool.Put(fp)
+	}()
+	frames := *fp
+	var prev []*Message // the last batch written, to give its array back
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
 			c.writing = false
+			if c.queue == nil && cap(prev) <= 16 && c.state != stateClosed {
+				// Keep a small array for the next burst: one allocation
+				// less per message, a few words per idle session.
+				clear(prev)
+				c.queue = prev[:0]
+			}
 			closing := c.state == stateClosing && c.transport == WebSocket
 			drained := c.state == stateOpen && len(c.queue) == 0
 			reason := c.reason
@@ -404,10 +421,12 @@ func (c *Conn) writeLoop() {
 		for _, m := range batch {
 			frames = append(frames, m.wsFrame(b64))
 		}
+		*fp = frames
 		if err := wsc.WriteFrames(frames); err != nil {
 			c.finish(ReasonTransportError, err, nil)
 			return
 		}
+		prev = batch
 	}
 }
 

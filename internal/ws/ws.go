@@ -154,6 +154,7 @@ type Conn struct {
 	extra      []byte     // headers to splice into the 101 response
 	handshook  bool       // the 101 response has been written
 	compressed bool
+	deadlineAt time.Time // when the write deadline was last set (under wmu)
 	// Value is free for the owner of the connection.
 	Value any
 }
@@ -240,21 +241,35 @@ func (c *Conn) WriteFrames(frames []Frame) error {
 		}
 		return nil
 	}
-	bufs := make(net.Buffers, 0, len(frames))
+	bp := buffersPool.Get().(*net.Buffers)
+	bufs := (*bp)[:0]
 	for _, f := range frames {
 		if f.Wire == nil {
 			f.Wire = AppendFrame(nil, f.Binary, f.Payload)
 		}
 		bufs = append(bufs, f.Wire)
 	}
+	all := bufs // WriteTo consumes bufs; all keeps the array for reuse
 	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	// Refreshing the deadline costs a timer update per call; do it only
+	// when less than half of writeTimeout is left, so every write still
+	// gets at least writeTimeout/2.
+	if now := time.Now(); now.Sub(c.deadlineAt) > writeTimeout/2 {
+		_ = c.nc.SetWriteDeadline(now.Add(writeTimeout))
+		c.deadlineAt = now
+	}
 	_, err := bufs.WriteTo(c.nc)
+	c.wmu.Unlock()
+	clear(all) // drop the references to the frames
+	*bp = all[:0]
+	buffersPool.Put(bp)
 	return err
 }
 
-// writeTimeout bounds one batched write; a peer that reads nothing for this
+// buffersPool recycles the writev vectors of WriteFrames.
+var buffersPool = sync.Pool{New: func() any { return new(net.Buffers) }}
+
+// writeTimeout bounds a batched write; a peer that reads nothing for this
 // long is treated as gone.
 const writeTimeout = 30 * time.Second
 
@@ -262,6 +277,7 @@ const writeTimeout = 30 * time.Second
 // second for it to go out) and closes the connection. It is safe to call more
 // than once.
 func (c *Conn) CloseWith(code uint16) {
+	// A write blocked on a peer that reads nothing returns within a second.
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	_ = c.gc.WriteClose(code, nil)
 	_ = c.nc.Close()
