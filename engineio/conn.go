@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -391,6 +392,10 @@ func (c *Conn) writeLoop() {
 	}()
 	frames := *fp
 	var prev []*Message // the last batch written, to give its array back
+	// Let the goroutine that queued the first message go on first: in a
+	// burst (a loop of broadcasts) more messages join the queue and leave
+	// in the same system call.
+	runtime.Gosched()
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
