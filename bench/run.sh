@@ -17,3 +17,5 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/goserver" ./cmd/goserver
 go build -o "$bin/bench" ./cmd/bench
 "$bin/bench" -goserver "$bin/goserver" -node node -docs ../docs -timeout "${BENCH_TIMEOUT:-9m}" "$@"
+# Print the summary table of the report just written.
+sed -n '/^## Targets/,/^CPU:/p' ../docs/benchmarks.md | sed '$d'
