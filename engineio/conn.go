@@ -68,11 +68,16 @@ type Request struct {
 
 func snapshot(r *http.Request, now time.Time) *Request {
 	u := *r.URL
+	h := r.Header.Clone()
+	if r.Host != "" && h.Get("Host") == "" {
+		// net/http moves Host out of the header map; Node keeps it there.
+		h.Set("Host", r.Host)
+	}
 	return &Request{
 		Method:     r.Method,
 		URL:        &u,
 		Host:       r.Host,
-		Header:     r.Header.Clone(),
+		Header:     h,
 		Query:      r.URL.Query(),
 		RemoteAddr: r.RemoteAddr,
 		TLS:        r.TLS,

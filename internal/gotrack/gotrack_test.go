@@ -10,8 +10,9 @@ func TestSerialOrderAndTracker(t *testing.T) {
 	var tr Tracker
 	s := Serial{T: &tr}
 	var got []int
-	release := make(chan struct{})
-	s.Push(func() { <-release })
+	release, started := make(chan struct{}), make(chan struct{})
+	s.Push(func() { close(started); <-release })
+	<-started // the first task runs; the next ones queue
 	for i := range 100 {
 		s.Push(func() { got = append(got, i) })
 	}
