@@ -4,7 +4,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN := $(shell go env GOPATH)/bin
 FUZZTIME ?= 20s
 # Every Go module of the repository (examples live in their own modules).
-MODULES := . examples/echo examples/client bench parser/msgpack
+MODULES := . examples/echo examples/client examples/cluster bench parser/msgpack adapter/redis
 
 .PHONY: all deps frontend demo test lint unit fuzz bench-micro bench clean
 

@@ -1,11 +1,25 @@
-// Package redis is a Socket.IO adapter that shares broadcasts, rooms and
-// cluster requests between servers through Redis pub/sub, wire-compatible
-// with the classic Node adapter @socket.io/redis-adapter 8.x
-// (createAdapter): Go and Node servers can serve one cluster.
+// Package redis holds Socket.IO adapters that share broadcasts, rooms and
+// cluster requests between servers through Redis, wire-compatible with the
+// Node packages, so that Go and Node servers can serve one cluster:
 //
-// Pub/sub delivers at most once: messages published while a server is cut
-// from Redis are lost for it. The adapter reconnects and subscribes again by
-// itself.
+//   - NewAdapter: the classic pub/sub adapter of @socket.io/redis-adapter
+//     8.x (createAdapter);
+//   - NewShardedAdapter: its sharded variant (createShardedAdapter, Redis 7
+//     SPUBLISH/SSUBSCRIBE);
+//   - NewStreamsAdapter: @socket.io/redis-streams-adapter 0.3.x (a Redis
+//     stream for broadcasts, with connection state recovery across
+//     servers);
+//   - NewEmitter: @socket.io/redis-emitter 5.x, for processes that only
+//     publish, compatible with the classic adapter; NewStreamsEmitter does
+//     the same for the Streams adapter.
+//
+// The three protocols do not talk to each other: every server of a cluster
+// must use the same one, with the same key prefix.
+//
+// Pub/sub (classic, sharded) delivers at most once: messages published
+// while a server is cut from Redis are lost for it. With Streams the server
+// resumes from the last entry it read. All adapters reconnect and subscribe
+// again by themselves.
 package redis
 
 import (
@@ -88,18 +102,11 @@ type Adapter struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	recvWG  sync.WaitGroup
-	workWG  sync.WaitGroup
-	out     chan outMsg
-	emits   chan func()
+	snd     sender
 	mu      sync.Mutex
 	closed  bool
 	pending map[string]*request
 	acks    map[string]*ackRequest
-}
-
-type outMsg struct {
-	channel string
-	payload []byte
 }
 
 // request is a pending request of this server waiting for answers.
@@ -139,8 +146,6 @@ func newAdapter(client *goredis.Client, opts Options, nsp adapter.Namespace) (*A
 		bcastChannel:    opts.Key + "#" + name + "#",
 		requestChannel:  opts.Key + "-request#" + name + "#",
 		responseChannel: opts.Key + "-response#" + name + "#",
-		out:             make(chan outMsg, 4096),
-		emits:           make(chan func(), 1024),
 		pending:         make(map[string]*request),
 		acks:            make(map[string]*ackRequest),
 	}
@@ -178,9 +183,10 @@ func newAdapter(client *goredis.Client, opts Options, nsp adapter.Namespace) (*A
 		}
 	}
 	a.ps = ps
-	a.workWG.Add(2)
-	go a.publisher()
-	go a.emitWorker()
+	a.snd = sender{log: a.log, timeout: opts.RequestsTimeout, pub: func(ctx context.Context, ch string, b []byte) error {
+		return client.Publish(ctx, ch, b).Err()
+	}}
+	a.snd.start()
 	a.recvWG.Add(1)
 	go a.receive(early)
 	return a, nil
@@ -211,42 +217,7 @@ func (a *Adapter) receive(early []*goredis.Message) {
 	for _, m := range early {
 		a.dispatch(m)
 	}
-	backoff := 50 * time.Millisecond
-	down := false
-	for {
-		msg, err := a.ps.ReceiveTimeout(a.ctx, 30*time.Second)
-		if a.ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() && !down {
-				// Idle: check the connection.
-				if perr := a.ps.Ping(a.ctx); perr == nil {
-					continue
-				}
-			}
-			if !down {
-				a.log.Warn("redis adapter: subscription lost; reconnecting", "err", err)
-			}
-			down = true
-			select {
-			case <-a.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, time.Second)
-			continue
-		}
-		if down {
-			a.log.Info("redis adapter: subscription restored")
-			down = false
-		}
-		backoff = 50 * time.Millisecond
-		if m, ok := msg.(*goredis.Message); ok {
-			a.dispatch(m)
-		}
-	}
+	receiveLoop(a.ctx, a.ps, a.log, a.dispatch)
 }
 
 func (a *Adapter) dispatch(m *goredis.Message) {
@@ -395,11 +366,7 @@ func (a *Adapter) onRequest(payload []byte) error {
 				})
 			}
 		}
-		select {
-		case a.emits <- func() { a.nsp.OnServerSideEmit(args, ack) }:
-		default:
-			a.log.Warn("redis adapter: server-side event queue full; event dropped")
-		}
+		a.snd.runEmit(func() { a.nsp.OnServerSideEmit(args, ack) })
 	case reqBroadcast:
 		a.mu.Lock()
 		_, mine := a.acks[rid]
@@ -484,43 +451,7 @@ func (a *Adapter) respond(uid string, msg *object) {
 	a.enqueue(a.responseFor(uid), raw)
 }
 
-func (a *Adapter) enqueue(channel string, payload []byte) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return
-	}
-	select {
-	case a.out <- outMsg{channel, payload}:
-	default:
-		a.log.Warn("redis adapter: publish queue full; answer dropped", "channel", channel)
-	}
-}
-
-func (a *Adapter) publisher() {
-	defer a.workWG.Done()
-	for m := range a.out {
-		ctx, cancel := context.WithTimeout(context.Background(), a.opts.RequestsTimeout)
-		if err := a.client.Publish(ctx, m.channel, m.payload).Err(); err != nil {
-			a.log.Warn("redis adapter: publish failed", "channel", m.channel, "err", err)
-		}
-		cancel()
-	}
-}
-
-func (a *Adapter) emitWorker() {
-	defer a.workWG.Done()
-	for fn := range a.emits {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					a.log.Error("redis adapter: server-side event handler panicked", "panic", r)
-				}
-			}()
-			fn()
-		}()
-	}
-}
+func (a *Adapter) enqueue(channel string, payload []byte) { a.snd.enqueue(channel, payload) }
 
 func (a *Adapter) onResponse(payload []byte) error {
 	res, err := decodePayload(payload)
@@ -893,11 +824,7 @@ func (a *Adapter) Close() error {
 	a.cancel()
 	err := a.ps.Close()
 	a.recvWG.Wait()
-	a.mu.Lock()
-	close(a.out)
-	close(a.emits)
-	a.mu.Unlock()
-	a.workWG.Wait()
+	a.snd.stop()
 	_ = a.mem.Close()
 	return err
 }

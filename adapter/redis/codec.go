@@ -127,6 +127,9 @@ func writeMsgpack(enc *msgpack.Encoder, v any, depth int) error {
 		}
 		return nil
 	case *object:
+		if x == nil {
+			return enc.EncodeNil()
+		}
 		if err := enc.EncodeMapLen(len(x.keys)); err != nil {
 			return err
 		}
@@ -475,6 +478,10 @@ func (w *jsonWriter) value(v any, depth int) error {
 		}
 		w.buf.WriteByte(']')
 	case *object:
+		if x == nil {
+			w.buf.WriteString("null")
+			return nil
+		}
 		w.buf.WriteByte('{')
 		for i, k := range x.keys {
 			if i > 0 {

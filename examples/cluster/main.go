@@ -1,0 +1,103 @@
+// Command cluster runs one Socket.IO server of a cluster that shares its
+// broadcasts through Redis with the classic adapter, wire-compatible with
+// Node's @socket.io/redis-adapter. Start it twice (two ports) and, if you
+// like, a Node server on the same Redis and key: see README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	socketio "github.com/gosio/socketio"
+	redisadapter "github.com/gosio/socketio/adapter/redis"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3001", "listen address")
+	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address")
+	key := flag.String("key", "socket.io", "channel prefix (the Node servers' key option)")
+	name := flag.String("name", "go-1", "server name, shown to clients")
+	flag.Parse()
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr})
+	defer rdb.Close()
+
+	io, err := socketio.NewServer(socketio.Config{
+		Adapter: redisadapter.NewAdapter(rdb, redisadapter.Options{Key: *key, Logger: logger}),
+		Logger:  logger,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	io.OnConnection(func(s *socketio.Socket) {
+		s.SetData(map[string]any{"server": *name})
+		_ = s.Emit("welcome", "connected to "+*name)
+		// A chat message goes to every client of every server.
+		socketio.On(s, "chat", func(msg string) {
+			_ = io.Emit("chat", map[string]any{"from": s.ID(), "via": *name, "text": msg})
+		})
+		socketio.OnAck(s, "join", func(room string) string {
+			s.Join(room)
+			return "joined " + room
+		})
+		socketio.On(s, "to-room", func(m struct {
+			Room string `json:"room"`
+			Text string `json:"text"`
+		}) {
+			_ = io.To(m.Room).Emit("room", m.Text)
+		})
+		// Who is connected, cluster-wide.
+		s.On("who", func(e *socketio.Event) {
+			ctx, cancel := context.WithTimeout(s.Context(), 5*time.Second)
+			defer cancel()
+			socks, err := io.FetchSockets(ctx)
+			list := []map[string]any{}
+			for _, r := range socks {
+				list = append(list, map[string]any{"id": r.ID, "data": r.Data})
+			}
+			errText := ""
+			if err != nil {
+				errText = err.Error()
+			}
+			_ = e.Ack(list, errText)
+		})
+	})
+	io.OnServerSideEmit("hello", func(e *socketio.ServerEvent) {
+		var from string
+		_ = e.Bind(&from)
+		logger.Info("server-side hello", "from", from)
+		if e.HasAck() {
+			_ = e.Ack(*name)
+		}
+	})
+
+	srv := &http.Server{Addr: *addr, Handler: io}
+	go func() {
+		logger.Info("listening", "addr", *addr, "name", *name)
+		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+			log.Fatal(err)
+		}
+	}()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	// Greet the other servers, and count them.
+	time.Sleep(500 * time.Millisecond)
+	if n, err := io.Sockets().Adapter().ServerCount(ctx); err == nil {
+		logger.Info("servers in the cluster", "count", n)
+	}
+	_ = io.ServerSideEmit(ctx, "hello", *name)
+	<-ctx.Done()
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shut)
+	_ = io.Close()
+}
