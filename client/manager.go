@@ -97,7 +97,7 @@ type Manager struct {
 
 	mu            sync.Mutex
 	eng           *engine
-	dec           *parser.Decoder
+	dec           parser.PacketDecoder
 	opening       bool
 	reconnecting  bool
 	skipReconnect bool
@@ -372,7 +372,7 @@ func (m *Manager) onOpen(e *engine, err error, cb func(error)) {
 		return
 	}
 	m.eng = e
-	m.dec = parser.NewDecoder(0)
+	m.dec = m.opts.Parser.NewDecoder()
 	hs := m.hOpen
 	socks := m.socketList()
 	m.mu.Unlock()
@@ -566,14 +566,13 @@ func (m *Manager) writePacket(p *parser.Packet) error {
 	if e == nil {
 		return ErrDisconnected
 	}
-	text, atts, err := parser.Encode(p)
+	msgs, err := m.opts.Parser.Encode(p)
 	if err != nil {
 		return err
 	}
-	pkts := make([]packet.Packet, 0, 1+len(atts))
-	pkts = append(pkts, packet.Packet{Type: packet.Message, Data: text})
-	for _, a := range atts {
-		pkts = append(pkts, packet.Packet{Type: packet.Message, Data: a, Binary: true})
+	pkts := make([]packet.Packet, len(msgs))
+	for i, msg := range msgs {
+		pkts[i] = packet.Packet{Type: packet.Message, Data: msg.Data, Binary: msg.Binary}
 	}
 	if !e.send(pkts...) {
 		return ErrDisconnected

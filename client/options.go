@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gosio/socketio/parser"
 )
 
 // Options configures a Manager: the Engine.IO connection and its
@@ -90,6 +92,11 @@ type Options struct {
 	// MaxPayload bounds a received polling response or WebSocket message.
 	// Default 16 MiB.
 	MaxPayload int
+
+	// Parser encodes and decodes Socket.IO packets; it must match the
+	// server's. Default parser.JSONParser{} (socket.io-parser); for a
+	// server using socket.io-msgpack-parser use the parser/msgpack module.
+	Parser parser.Parser
 
 	// Socket holds the options of the socket created by Dial.
 	Socket SocketOptions
@@ -238,6 +245,9 @@ func resolve(rawURL string, o *Options) (Options, *engineConfig, string, bool, e
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Parser == nil {
+		opts.Parser = parser.JSONParser{}
 	}
 	if opts.Proxy == nil {
 		opts.Proxy = http.ProxyFromEnvironment
