@@ -98,32 +98,12 @@ type Adapter struct {
 	responseChannel string // key-response#nsp#
 	ownResponse     string // key-response#nsp#uid#
 
-	ps      *goredis.PubSub
-	ctx     context.Context
-	cancel  context.CancelFunc
-	recvWG  sync.WaitGroup
-	snd     sender
-	mu      sync.Mutex
-	closed  bool
-	pending map[string]*request
-	acks    map[string]*ackRequest
-}
-
-// request is a pending request of this server waiting for answers.
-type request struct {
-	typ       int
-	numSub    int
-	msgCount  int
-	sockets   []adapter.SocketInfo
-	responses []json.RawMessage
-	done      chan struct{}
-	finished  bool
-}
-
-type ackRequest struct {
-	onCount func(int)
-	onAck   func(adapter.AckResponse)
-	timer   *time.Timer
+	ps     *goredis.PubSub
+	ctx    context.Context
+	cancel context.CancelFunc
+	recvWG sync.WaitGroup
+	snd    sender
+	reqs   *requests
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -146,11 +126,10 @@ func newAdapter(client *goredis.Client, opts Options, nsp adapter.Namespace) (*A
 		bcastChannel:    opts.Key + "#" + name + "#",
 		requestChannel:  opts.Key + "-request#" + name + "#",
 		responseChannel: opts.Key + "-response#" + name + "#",
-		pending:         make(map[string]*request),
-		acks:            make(map[string]*ackRequest),
 	}
 	a.ownResponse = a.responseChannel + a.uid + "#"
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.reqs = newRequests(opts.RequestsTimeout, a.ctx.Done())
 
 	ctx, cancel := context.WithTimeout(a.ctx, opts.RequestsTimeout)
 	defer cancel()
@@ -167,20 +146,11 @@ func newAdapter(client *goredis.Client, opts Options, nsp adapter.Namespace) (*A
 	}
 	// Wait until Redis confirmed the four subscriptions, so that this
 	// server is counted (PUBSUB NUMSUB) once the factory returns.
-	var early []*goredis.Message
-	for confirmed := 0; confirmed < 4; {
-		msg, err := ps.Receive(ctx)
-		if err != nil {
-			_ = ps.Close()
-			a.cancel()
-			return nil, fmt.Errorf("redis adapter: subscribing: %w", err)
-		}
-		switch m := msg.(type) {
-		case *goredis.Subscription:
-			confirmed++
-		case *goredis.Message:
-			early = append(early, m)
-		}
+	early, err := awaitSubscriptions(ctx, ps, 4)
+	if err != nil {
+		_ = ps.Close()
+		a.cancel()
+		return nil, fmt.Errorf("redis adapter: subscribing: %w", err)
 	}
 	a.ps = ps
 	a.snd = sender{log: a.log, timeout: opts.RequestsTimeout, pub: func(ctx context.Context, ch string, b []byte) error {
@@ -288,12 +258,7 @@ func (a *Adapter) onRequest(payload []byte) error {
 	uid, _ := uidV.(string)
 	ridV, _ := req.get("requestId")
 	rid, _ := ridV.(string)
-	own := func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		_, p := a.pending[rid]
-		return p
-	}
+	own := func() bool { return a.reqs.isPending(rid) }
 	switch typ {
 	case reqSockets:
 		if own() {
@@ -336,11 +301,7 @@ func (a *Adapter) onRequest(payload []byte) error {
 		ov, _ := req.get("opts")
 		opts := treeOpts(ov)
 		infos, _ := a.mem.FetchSockets(context.Background(), adapter.BroadcastOptions{Rooms: opts.Rooms, Except: opts.Except})
-		socks := make([]any, len(infos))
-		for i, s := range infos {
-			socks[i] = socketTree(s)
-		}
-		a.respond(uid, obj("requestId", rid, "sockets", socks))
+		a.respond(uid, obj("requestId", rid, "sockets", socketTrees(infos)))
 	case reqServerSideEmit:
 		if uid == a.uid {
 			return nil
@@ -350,10 +311,7 @@ func (a *Adapter) onRequest(payload []byte) error {
 		if !ok || len(arr) == 0 {
 			return errors.New("redis adapter: server-side emit without data")
 		}
-		args := make([]json.RawMessage, len(arr))
-		for i, v := range arr {
-			args[i] = jsonOf(v)
-		}
+		args := jsonArgs(arr)
 		var ack func(json.RawMessage)
 		if rid != "" {
 			var once sync.Once
@@ -368,10 +326,7 @@ func (a *Adapter) onRequest(payload []byte) error {
 		}
 		a.snd.runEmit(func() { a.nsp.OnServerSideEmit(args, ack) })
 	case reqBroadcast:
-		a.mu.Lock()
-		_, mine := a.acks[rid]
-		a.mu.Unlock()
-		if mine || uid == a.uid {
+		if a.reqs.hasAck(rid) || uid == a.uid {
 			return nil
 		}
 		pv, _ := req.get("packet")
@@ -463,34 +418,17 @@ func (a *Adapter) onResponse(payload []byte) error {
 	if rid == "" {
 		return nil
 	}
-	a.mu.Lock()
-	if ar := a.acks[rid]; ar != nil {
-		a.mu.Unlock()
+	return a.reqs.answer(rid, func(ar *ackRequest) error {
 		tv, _ := res.get("type")
 		typ, _ := asInt(tv)
-		switch typ {
-		case reqBroadcastClientCount:
-			cv, _ := res.get("clientCount")
-			n, ok := asInt(cv)
-			if !ok {
-				return errors.New("redis adapter: client count is not a number")
-			}
-			ar.onCount(int(n))
-		case reqBroadcastAck:
-			pv, _ := res.get("packet")
-			raw, atts, err := encodeJSON(pv, placeholders)
-			if err != nil {
-				return err
-			}
-			ar.onAck(adapter.AckResponse{Args: []json.RawMessage{raw}, Attachments: atts})
-		}
-		return nil
-	}
-	defer a.mu.Unlock()
-	req := a.pending[rid]
-	if req == nil || req.finished {
-		return nil
-	}
+		return ar.relay(typ, reqBroadcastClientCount, reqBroadcastAck, res, "redis adapter")
+	}, func(req *request) { a.onAnswer(req, res) })
+}
+
+// onAnswer adds an answer to a pending request. numSub counts the servers
+// (this one included, msgCount starts at 1) for the requests this server
+// answers as well, the other servers for server-side emits.
+func (a *Adapter) onAnswer(req *request, res *object) {
 	switch req.typ {
 	case reqRemoteFetch:
 		sv, _ := res.get("sockets")
@@ -519,14 +457,6 @@ func (a *Adapter) onResponse(payload []byte) error {
 		if req.msgCount >= req.numSub {
 			req.finish()
 		}
-	}
-	return nil
-}
-
-func (r *request) finish() {
-	if !r.finished {
-		r.finished = true
-		close(r.done)
 	}
 }
 
@@ -589,23 +519,9 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptio
 		if err != nil {
 			return err
 		}
-		keep := opts.Flags.Timeout
-		if keep <= 0 {
-			keep = a.opts.RequestsTimeout
+		if err := a.reqs.addAck(rid, opts.Flags.Timeout, onClientCount, onAck); err != nil {
+			return err
 		}
-		ar := &ackRequest{onCount: onClientCount, onAck: onAck}
-		a.mu.Lock()
-		if a.closed {
-			a.mu.Unlock()
-			return errClosed
-		}
-		a.acks[rid] = ar
-		ar.timer = time.AfterFunc(keep, func() {
-			a.mu.Lock()
-			delete(a.acks, rid)
-			a.mu.Unlock()
-		})
-		a.mu.Unlock()
 		if err := a.publish(context.Background(), a.requestChannel, b); err != nil {
 			return fmt.Errorf("redis adapter: publish: %w", err)
 		}
@@ -672,35 +588,12 @@ func (a *Adapter) DisconnectSockets(ctx context.Context, opts adapter.BroadcastO
 	return err
 }
 
-// startRequest registers a request before it is published.
+// startRequest registers a request before it is published; msgCount
+// starts at 1, this server's own share.
 func (a *Adapter) startRequest(typ, numSub int) (string, *request, error) {
 	rid := newUID()
-	r := &request{typ: typ, numSub: numSub, msgCount: 1, done: make(chan struct{})}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return "", nil, errClosed
-	}
-	a.pending[rid] = r
-	return rid, r, nil
-}
-
-func (a *Adapter) wait(ctx context.Context, rid string, r *request) error {
-	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
-	defer cancel()
-	var err error
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		err = ErrTimeout
-	case <-a.ctx.Done():
-		err = errClosed
-	}
-	a.mu.Lock()
-	delete(a.pending, rid)
-	r.finished = true
-	a.mu.Unlock()
-	return err
+	r, err := a.reqs.start(rid, typ, numSub, 1)
+	return rid, r, err
 }
 
 // FetchSockets describes the matched sockets of every server.
@@ -722,14 +615,10 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts adapter.BroadcastOption
 	}
 	r.sockets = local
 	if err := a.publishJSON(ctx, obj("uid", a.uid, "requestId", rid, "type", int64(reqRemoteFetch), "opts", optsTree(opts, false))); err != nil {
-		a.mu.Lock()
-		delete(a.pending, rid)
-		a.mu.Unlock()
+		a.reqs.remove(rid)
 		return local, err
 	}
-	err = a.wait(ctx, rid, r)
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	err = a.reqs.wait(ctx, rid, r)
 	return r.sockets, err
 }
 
@@ -746,11 +635,10 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]adapter.Room, error) {
 		return local, err
 	}
 	if err := a.publishJSON(ctx, obj("uid", a.uid, "requestId", rid, "type", int64(reqAllRooms))); err != nil {
+		a.reqs.remove(rid)
 		return local, err
 	}
-	err = a.wait(ctx, rid, r)
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	err = a.reqs.wait(ctx, rid, r)
 	seen := map[string]bool{}
 	out := []adapter.Room{}
 	for _, x := range local {
@@ -794,33 +682,17 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []json.RawMess
 		return nil, err
 	}
 	if err := a.publishJSON(ctx, obj("uid", a.uid, "requestId", rid, "type", int64(reqServerSideEmit), "data", data)); err != nil {
-		a.mu.Lock()
-		delete(a.pending, rid)
-		a.mu.Unlock()
+		a.reqs.remove(rid)
 		return nil, err
 	}
-	err = a.wait(ctx, rid, r)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err == ErrTimeout {
-		err = fmt.Errorf("%w: only %d responses received out of %d", ErrTimeout, len(r.responses), n-1)
-	}
-	return r.responses, err
+	return emitResult(r, n-1, a.reqs.wait(ctx, rid, r))
 }
 
 // Close unsubscribes and stops the adapter's goroutines.
 func (a *Adapter) Close() error {
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
+	if !a.reqs.close() {
 		return nil
 	}
-	a.closed = true
-	for id, ar := range a.acks {
-		ar.timer.Stop()
-		delete(a.acks, id)
-	}
-	a.mu.Unlock()
 	a.cancel()
 	err := a.ps.Close()
 	a.recvWG.Wait()

@@ -173,15 +173,9 @@ func readMsgpack(dec *msgpack.Decoder, r *bytes.Reader, depth int) (any, error) 
 	}
 	switch {
 	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
-		n, err := dec.DecodeMapLen()
-		if err != nil {
+		n, err := containerLen(r, dec.DecodeMapLen)
+		if n < 0 || err != nil {
 			return nil, err
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		if n > r.Len() {
-			return nil, io.ErrUnexpectedEOF
 		}
 		o := &object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
 		for range n {
@@ -197,15 +191,9 @@ func readMsgpack(dec *msgpack.Decoder, r *bytes.Reader, depth int) (any, error) 
 		}
 		return o, nil
 	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
-		n, err := dec.DecodeArrayLen()
-		if err != nil {
+		n, err := containerLen(r, dec.DecodeArrayLen)
+		if n < 0 || err != nil {
 			return nil, err
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		if n > r.Len() {
-			return nil, io.ErrUnexpectedEOF
 		}
 		a := make([]any, 0, n)
 		for range n {
@@ -225,6 +213,19 @@ func readMsgpack(dec *msgpack.Decoder, r *bytes.Reader, depth int) (any, error) 
 		return nil, err
 	}
 	return normalize(x)
+}
+
+// containerLen reads the length of a map or an array with decodeLen: -1
+// for nil, and an error when it announces more elements than bytes remain.
+func containerLen(r *bytes.Reader, decodeLen func() (int, error)) (int, error) {
+	n, err := decodeLen()
+	if err != nil {
+		return 0, err
+	}
+	if n > r.Len() {
+		return 0, io.ErrUnexpectedEOF
+	}
+	return n, nil
 }
 
 // checkLength refuses a string, binary or extension whose announced length

@@ -124,16 +124,13 @@ type ClusterAdapter struct {
 	own     string // prefix#nsp#uid#
 	readWG  sync.WaitGroup
 
-	ps      *goredis.PubSub
-	ctx     context.Context
-	cancel  context.CancelFunc
-	recvWG  sync.WaitGroup
-	snd     sender
-	userEv  atomic.Pointer[adapter.RoomEvents]
-	mu      sync.Mutex
-	closed  bool
-	pending map[string]*request
-	acks    map[string]*ackRequest
+	ps     *goredis.PubSub
+	ctx    context.Context
+	cancel context.CancelFunc
+	recvWG sync.WaitGroup
+	snd    sender
+	userEv atomic.Pointer[adapter.RoomEvents]
+	reqs   *requests
 }
 
 var _ adapter.Adapter = (*ClusterAdapter)(nil)
@@ -164,11 +161,10 @@ func newCluster(client *goredis.Client, opts clusterConfig, nsp adapter.Namespac
 		log:     opts.logger.With("nsp", nsp.Name()),
 		uid:     randomID(),
 		channel: opts.prefix + "#" + nsp.Name() + "#",
-		pending: make(map[string]*request),
-		acks:    make(map[string]*ackRequest),
 	}
 	a.own = a.channel + a.uid + "#"
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.reqs = newRequests(opts.requestsTimeout, a.ctx.Done())
 	ctx, cancel := context.WithTimeout(a.ctx, shardedSubscriptionTimeout)
 	defer cancel()
 	var ps *goredis.PubSub
@@ -177,20 +173,11 @@ func newCluster(client *goredis.Client, opts clusterConfig, nsp adapter.Namespac
 	} else {
 		ps = client.SSubscribe(ctx, a.channel, a.own)
 	}
-	var early []*goredis.Message
-	for confirmed := 0; confirmed < 2; {
-		msg, err := ps.Receive(ctx)
-		if err != nil {
-			_ = ps.Close()
-			a.cancel()
-			return nil, fmt.Errorf("redis cluster adapter: subscribe: %w", err)
-		}
-		switch m := msg.(type) {
-		case *goredis.Subscription:
-			confirmed++
-		case *goredis.Message:
-			early = append(early, m)
-		}
+	early, err := awaitSubscriptions(ctx, ps, 2)
+	if err != nil {
+		_ = ps.Close()
+		a.cancel()
+		return nil, fmt.Errorf("redis cluster adapter: subscribe: %w", err)
 	}
 	a.ps = ps
 	a.snd = sender{log: a.log, timeout: opts.requestsTimeout, pub: func(ctx context.Context, ch string, b []byte) error {
@@ -445,21 +432,14 @@ func (a *ClusterAdapter) handle(response bool, typ int64, data *object, uid, nsp
 		ov, _ := data.get("opts")
 		opts := treeOpts(ov)
 		infos, _ := a.mem.FetchSockets(ctx, adapter.BroadcastOptions{Rooms: opts.Rooms, Except: opts.Except})
-		socks := make([]any, len(infos))
-		for i, s := range infos {
-			socks[i] = socketTree(s)
-		}
-		a.respond(uid, msgFetchSocketsResponse, obj("requestId", rid, "sockets", socks))
+		a.respond(uid, msgFetchSocketsResponse, obj("requestId", rid, "sockets", socketTrees(infos)))
 	case msgServerSideEmit:
 		pv, _ := data.get("packet")
 		arr, ok := pv.([]any)
 		if !ok || len(arr) == 0 {
 			return errors.New("redis cluster adapter: server-side emit without data")
 		}
-		args := make([]json.RawMessage, len(arr))
-		for i, v := range arr {
-			args[i] = jsonOf(v)
-		}
+		args := jsonArgs(arr)
 		var ack func(json.RawMessage)
 		if rid != "" {
 			var once sync.Once
@@ -481,32 +461,15 @@ func (a *ClusterAdapter) handle(response bool, typ int64, data *object, uid, nsp
 }
 
 func (a *ClusterAdapter) onResponse(typ int64, rid string, data *object) error {
-	a.mu.Lock()
-	if ar := a.acks[rid]; ar != nil {
-		a.mu.Unlock()
-		switch typ {
-		case msgBroadcastClientCount:
-			cv, _ := data.get("clientCount")
-			n, ok := asInt(cv)
-			if !ok {
-				return errors.New("redis cluster adapter: client count is not a number")
-			}
-			ar.onCount(int(n))
-		case msgBroadcastAck:
-			pv, _ := data.get("packet")
-			raw, atts, err := encodeJSON(pv, placeholders)
-			if err != nil {
-				return err
-			}
-			ar.onAck(adapter.AckResponse{Args: []json.RawMessage{raw}, Attachments: atts})
-		}
-		return nil
-	}
-	defer a.mu.Unlock()
-	req := a.pending[rid]
-	if req == nil || req.finished {
-		return nil
-	}
+	return a.reqs.answer(rid, func(ar *ackRequest) error {
+		return ar.relay(typ, msgBroadcastClientCount, msgBroadcastAck, data, "redis cluster adapter")
+	}, func(req *request) { onClusterAnswer(req, typ, data) })
+}
+
+// onClusterAnswer adds an answer to a pending request: numSub counts the
+// other servers (msgCount starts at 0) and only answers of the request's
+// type count.
+func onClusterAnswer(req *request, typ int64, data *object) {
 	switch {
 	case typ == msgFetchSocketsResponse && req.typ == msgFetchSockets:
 		sv, _ := data.get("sockets")
@@ -525,7 +488,6 @@ func (a *ClusterAdapter) onResponse(typ int64, rid string, data *object) error {
 	if req.msgCount >= req.numSub {
 		req.finish()
 	}
-	return nil
 }
 
 func (a *ClusterAdapter) publish(ctx context.Context, channel string, typ int, data *object) error {
@@ -593,23 +555,9 @@ func (a *ClusterAdapter) BroadcastWithAck(p *parser.Packet, opts adapter.Broadca
 			return err
 		}
 		rid := randomID()
-		keep := opts.Flags.Timeout
-		if keep <= 0 {
-			keep = a.opts.requestsTimeout
+		if err := a.reqs.addAck(rid, opts.Flags.Timeout, onClientCount, onAck); err != nil {
+			return err
 		}
-		ar := &ackRequest{onCount: onClientCount, onAck: onAck}
-		a.mu.Lock()
-		if a.closed {
-			a.mu.Unlock()
-			return errClosed
-		}
-		a.acks[rid] = ar
-		ar.timer = time.AfterFunc(keep, func() {
-			a.mu.Lock()
-			delete(a.acks, rid)
-			a.mu.Unlock()
-		})
-		a.mu.Unlock()
 		if err := a.publish(context.Background(), a.channel, msgBroadcast, obj("packet", pt, "requestId", rid, "opts", optsTree(opts, true))); err != nil {
 			return err
 		}
@@ -665,34 +613,12 @@ func (a *ClusterAdapter) DisconnectSockets(ctx context.Context, opts adapter.Bro
 	return err
 }
 
+// startRequest registers a request expecting answers from expected other
+// servers before it is published.
 func (a *ClusterAdapter) startRequest(typ, expected int) (string, *request, error) {
 	rid := randomID()
-	r := &request{typ: typ, numSub: expected, done: make(chan struct{})}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
-		return "", nil, errClosed
-	}
-	a.pending[rid] = r
-	return rid, r, nil
-}
-
-func (a *ClusterAdapter) wait(ctx context.Context, rid string, r *request) error {
-	ctx, cancel := context.WithTimeout(ctx, a.opts.requestsTimeout)
-	defer cancel()
-	var err error
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		err = ErrTimeout
-	case <-a.ctx.Done():
-		err = errClosed
-	}
-	a.mu.Lock()
-	delete(a.pending, rid)
-	r.finished = true
-	a.mu.Unlock()
-	return err
+	r, err := a.reqs.start(rid, typ, expected, 0)
+	return rid, r, err
 }
 
 // FetchSockets describes the matched sockets of every server.
@@ -711,14 +637,10 @@ func (a *ClusterAdapter) FetchSockets(ctx context.Context, opts adapter.Broadcas
 	}
 	r.sockets = local
 	if err := a.publish(ctx, a.channel, msgFetchSockets, obj("opts", optsTree(opts, true), "requestId", rid)); err != nil {
-		a.mu.Lock()
-		delete(a.pending, rid)
-		a.mu.Unlock()
+		a.reqs.remove(rid)
 		return local, err
 	}
-	err = a.wait(ctx, rid, r)
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	err = a.reqs.wait(ctx, rid, r)
 	return r.sockets, err
 }
 
@@ -747,33 +669,17 @@ func (a *ClusterAdapter) ServerSideEmitWithAck(ctx context.Context, args []json.
 		return nil, err
 	}
 	if err := a.publish(ctx, a.channel, msgServerSideEmit, obj("requestId", rid, "packet", data)); err != nil {
-		a.mu.Lock()
-		delete(a.pending, rid)
-		a.mu.Unlock()
+		a.reqs.remove(rid)
 		return nil, err
 	}
-	err = a.wait(ctx, rid, r)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err == ErrTimeout {
-		err = fmt.Errorf("%w: only %d responses received out of %d", ErrTimeout, len(r.responses), n-1)
-	}
-	return r.responses, err
+	return emitResult(r, n-1, a.reqs.wait(ctx, rid, r))
 }
 
 // Close unsubscribes and stops the adapter's goroutines.
 func (a *ClusterAdapter) Close() error {
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
+	if !a.reqs.close() {
 		return nil
 	}
-	a.closed = true
-	for id, ar := range a.acks {
-		ar.timer.Stop()
-		delete(a.acks, id)
-	}
-	a.mu.Unlock()
 	a.cancel()
 	err := a.ps.Close()
 	a.recvWG.Wait()

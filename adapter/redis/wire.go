@@ -3,6 +3,7 @@ package redis
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -169,12 +170,7 @@ func treeOpts(v any) adapter.BroadcastOptions {
 func socketTree(s adapter.SocketInfo) *object {
 	h := s.Handshake
 	headers := &object{}
-	keys := make([]string, 0, len(h.Headers))
-	for k := range h.Headers {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h.Headers)) {
 		vals := h.Headers[k]
 		lk := strings.ToLower(k)
 		if lk == "set-cookie" {
@@ -188,12 +184,7 @@ func socketTree(s adapter.SocketInfo) *object {
 		headers.set(lk, strings.Join(vals, ", "))
 	}
 	query := &object{}
-	qkeys := make([]string, 0, len(h.Query))
-	for k := range h.Query {
-		qkeys = append(qkeys, k)
-	}
-	slices.Sort(qkeys)
-	for _, k := range qkeys {
+	for _, k := range slices.Sorted(maps.Keys(h.Query)) {
 		vals := h.Query[k]
 		if len(vals) == 1 {
 			query.set(k, vals[0])
@@ -264,19 +255,8 @@ func treeSocket(v any) (adapter.SocketInfo, bool) {
 	}
 	hv, _ := o.get("handshake")
 	h, _ := hv.(*object)
-	s.Handshake.Headers = map[string][]string{}
-	if hd, _ := h.get("headers"); hd != nil {
-		if ho, ok := hd.(*object); ok {
-			for i, k := range ho.keys {
-				switch x := ho.vals[i].(type) {
-				case []any:
-					s.Handshake.Headers[k] = asStrings(x)
-				default:
-					s.Handshake.Headers[k] = []string{jsString(x)}
-				}
-			}
-		}
-	}
+	hd, _ := h.get("headers")
+	s.Handshake.Headers = valuesMap(hd)
 	str := func(k string) string {
 		v, _ := h.get(k)
 		if v == nil {
@@ -296,19 +276,8 @@ func treeSocket(v any) (adapter.SocketInfo, bool) {
 	if n, ok := h.get("issued"); ok {
 		s.Handshake.Issued, _ = asInt(n)
 	}
-	s.Handshake.Query = map[string][]string{}
-	if q, _ := h.get("query"); q != nil {
-		if qo, ok := q.(*object); ok {
-			for i, k := range qo.keys {
-				switch x := qo.vals[i].(type) {
-				case []any:
-					s.Handshake.Query[k] = asStrings(x)
-				default:
-					s.Handshake.Query[k] = []string{jsString(x)}
-				}
-			}
-		}
-	}
+	q, _ := h.get("query")
+	s.Handshake.Query = valuesMap(q)
 	s.Handshake.Auth = map[string]any{}
 	if a, _ := h.get("auth"); a != nil {
 		if raw, _, err := encodeJSON(a, nodeBuffers); err == nil {
@@ -346,4 +315,23 @@ func jsonOf(v any) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return raw
+}
+
+// valuesMap reads the headers or the query of a handshake: an object whose
+// values are strings or arrays of them.
+func valuesMap(v any) map[string][]string {
+	m := map[string][]string{}
+	if v != nil {
+		if o, ok := v.(*object); ok {
+			for i, k := range o.keys {
+				switch x := o.vals[i].(type) {
+				case []any:
+					m[k] = asStrings(x)
+				default:
+					m[k] = []string{jsString(x)}
+				}
+			}
+		}
+	}
+	return m
 }
