@@ -53,6 +53,7 @@ type RequestError struct {
 	Detail string
 }
 
+// Error describes the refusal.
 func (e *RequestError) Error() string {
 	return fmt.Sprintf("engineio: request refused: code %d %s (%s)", e.Code, e.Message, e.Detail)
 }
