@@ -26,6 +26,7 @@ type ConnectError struct {
 	Data    any    `json:"data,omitempty"`
 }
 
+// Error returns the message.
 func (e *ConnectError) Error() string { return e.Message }
 
 // NewConnectError returns a *ConnectError with the message and data.
