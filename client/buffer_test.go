@@ -209,11 +209,14 @@ func TestConnectFailures(t *testing.T) {
 			if got := attempts.Load(); got != tt.attempts {
 				t.Errorf("%d reconnect attempts, want %d", got, tt.attempts)
 			}
+			// As in JavaScript, the last reconnect_error comes after
+			// reconnect_failed, and handlers run on their own goroutine:
+			// wait for the counts rather than read them at once.
+			for deadline := time.Now().Add(5 * time.Second); (recErrs.Load() < tt.attempts || cerrs.Load() < tt.cerrs) && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
 			if got := recErrs.Load(); got != tt.attempts {
 				t.Errorf("%d reconnect errors, want %d", got, tt.attempts)
-			}
-			for deadline := time.Now().Add(5 * time.Second); cerrs.Load() < tt.cerrs && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
 			}
 			if got := cerrs.Load(); got != tt.cerrs {
 				t.Errorf("%d connect errors, want %d", got, tt.cerrs)
