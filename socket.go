@@ -441,40 +441,38 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 
 // send writes a packet addressed to this socket only.
 func (s *Socket) send(p *parser.Packet, flags adapter.BroadcastFlags) error {
-	if !s.Connected() {
-		return ErrDisconnected
-	}
-	if flags.Volatile && !s.client.conn.Writable() {
-		return nil
-	}
 	enc, err := s.nsp.srv.encode(p)
 	if err != nil {
 		return err
 	}
-	s.notifyOutgoing(p)
-	return s.client.conn.Write(enc...)
+	return s.write(p, enc, flags)
 }
 
 // Deliver writes a packet encoded once for many sockets. It implements
 // adapter.Socket.
 func (s *Socket) Deliver(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) {
-	if !s.Connected() {
-		return
-	}
-	if flags.Volatile && !s.client.conn.Writable() {
-		return
-	}
-	s.notifyOutgoing(p)
-	_ = s.client.conn.Write(enc...)
+	_ = s.write(p, enc, flags)
 }
 
-func (s *Socket) notifyOutgoing(p *parser.Packet) {
+// write queues an encoded packet: one lock for the state and the outgoing
+// listeners, as it runs once per recipient of a broadcast.
+func (s *Socket) write(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) error {
 	s.mu.Lock()
-	fns := s.anyOut
+	connected, fns := s.state == stateConnected, s.anyOut
 	s.mu.Unlock()
-	if len(fns) == 0 {
-		return
+	if !connected {
+		return ErrDisconnected
 	}
+	if flags.Volatile && !s.client.conn.Writable() {
+		return nil
+	}
+	if len(fns) > 0 {
+		s.notifyOutgoing(p, fns)
+	}
+	return s.client.conn.Write(enc...)
+}
+
+func (s *Socket) notifyOutgoing(p *parser.Packet, fns []func(string, Args)) {
 	name, raw, err := parser.DecodeEvent(p)
 	if err != nil {
 		return

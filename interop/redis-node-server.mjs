@@ -27,6 +27,7 @@ import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 import { createInterface } from "node:readline";
+import { toWire, fromWire } from "./wire.mjs";
 
 const [port, redisUrl, key, name = "node", mode = "classic", csr = ""] = process.argv.slice(2);
 const out = (ev, more = {}) => process.stdout.write(JSON.stringify({ ev, ...more }) + "\n");
@@ -34,22 +35,6 @@ const watchdog = setTimeout(() => {
   out("timeout");
   process.exit(3);
 }, 120000);
-
-const toWire = (v) => {
-  if (v instanceof ArrayBuffer) return { $bin: Buffer.from(v).toString("base64") };
-  if (ArrayBuffer.isView(v)) return { $bin: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") };
-  if (Array.isArray(v)) return v.map(toWire);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toWire(x)]));
-  return v === undefined ? null : v;
-};
-const fromWire = (v) => {
-  if (Array.isArray(v)) return v.map(fromWire);
-  if (v && typeof v === "object") {
-    if (typeof v.$bin === "string" && Object.keys(v).length === 1) return Buffer.from(v.$bin, "base64");
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
-  }
-  return v;
-};
 
 const pub = createClient({ url: redisUrl });
 const sub = pub.duplicate();

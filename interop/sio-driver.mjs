@@ -22,6 +22,7 @@
 import { io, Manager } from "socket.io-client";
 import msgpackParser from "socket.io-msgpack-parser";
 import { createInterface } from "node:readline";
+import { toWire, fromWire } from "./wire.mjs";
 
 const base = process.argv[2];
 const out = (ev, more = {}) => process.stdout.write(JSON.stringify({ ev, ...more }) + "\n");
@@ -29,22 +30,6 @@ const watchdog = setTimeout(() => {
   out("timeout");
   process.exit(3);
 }, 60000);
-
-const toWire = (v) => {
-  if (v instanceof ArrayBuffer) return { $bin: Buffer.from(v).toString("base64") };
-  if (ArrayBuffer.isView(v)) return { $bin: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") };
-  if (Array.isArray(v)) return v.map(toWire);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toWire(x)]));
-  return v === undefined ? null : v;
-};
-const fromWire = (v) => {
-  if (Array.isArray(v)) return v.map(fromWire);
-  if (v && typeof v === "object") {
-    if (typeof v.$bin === "string" && Object.keys(v).length === 1) return Buffer.from(v.$bin, "base64");
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
-  }
-  return v;
-};
 
 const sockets = new Map();
 const managers = new Map();
