@@ -22,6 +22,7 @@ type client struct {
 	sockets      map[string]*Socket // by namespace name, pending ones included; nil while a CONNECT is looked up
 	joined       bool
 	closed       bool
+	failed       bool // a protocol violation: what follows is ignored
 	connectTimer *time.Timer
 }
 
@@ -51,6 +52,12 @@ func (cl *client) onConnectTimeout() {
 
 // onMessage runs on the engine's reading goroutine, one message at a time.
 func (cl *client) onMessage(data []byte, binary bool) {
+	cl.mu.Lock()
+	failed := cl.failed
+	cl.mu.Unlock()
+	if failed {
+		return
+	}
 	p, err := cl.dec.Add(data, binary)
 	if err != nil {
 		cl.fail(err)
@@ -61,16 +68,22 @@ func (cl *client) onMessage(data []byte, binary bool) {
 	}
 }
 
-// fail closes the whole connection after a protocol violation.
+// fail closes the whole connection after a protocol violation: its sockets
+// disconnect at once with "parse error", later packets are ignored, and the
+// engine session ends in order, as Node's does: what is queued is still
+// sent and a polling client gets the close packet with its next poll (so it
+// sees "transport close", not a failed request).
 func (cl *client) fail(err error) {
 	cl.srv.cfg.Logger.Debug("socket.io: closing connection on a bad packet", "sid", cl.conn.ID(), "err", err)
 	cl.mu.Lock()
+	cl.failed = true
 	socks := cl.socketList()
 	cl.mu.Unlock()
 	for _, s := range socks {
 		s.emitError(err)
+		s.onClose(engineio.ReasonParseError)
 	}
-	cl.conn.Abort(engineio.ReasonParseError, err)
+	cl.conn.End(engineio.ReasonParseError, err)
 }
 
 func (cl *client) socketList() []*Socket {

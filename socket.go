@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -137,8 +136,8 @@ func buildHandshake(r *engineio.Request, auth map[string]any) *Handshake {
 		addr = host
 	}
 	return &Handshake{
-		Headers: http.Header(r.Header),
-		Time:    r.Time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
+		Headers: r.Header,
+		Time:    adapter.FormatTime(r.Time),
 		Address: addr,
 		XDomain: r.Header.Get("Origin") != "",
 		Secure:  r.TLS != nil,

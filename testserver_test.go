@@ -129,6 +129,7 @@ func newTestServer(t *testing.T, cfg socketio.Config) (*socketio.Server, string,
 				"nsp":   s.Namespace().Name(),
 			})
 		})
+		s.On("handshake", func(e *socketio.Event) { _ = e.Ack(s.Handshake()) })
 		// The handler itself waits for the client's answer.
 		s.On("ask-me", func(e *socketio.Event) {
 			var wait int

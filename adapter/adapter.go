@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -50,28 +51,33 @@ type BroadcastOptions struct {
 }
 
 // Handshake is the part of the first HTTP request a socket keeps (Node's
-// socket.handshake). It is serialisable so that fetched sockets can cross a
-// cluster.
+// socket.handshake). Local sockets, sockets fetched from other servers and
+// the cluster wire all use this one shape. Its JSON form is Node's (see
+// MarshalJSON), so that JavaScript code reading a handshake sent by a Go
+// server, or a Go server reading one from Node, sees the same values.
 type Handshake struct {
-	// Headers of the request that opened the Engine.IO session.
-	Headers map[string][]string `json:"headers"`
-	// Time of the handshake, as JavaScript's Date.toString would print it.
-	Time string `json:"time"`
+	// Headers of the request that opened the Engine.IO session, with
+	// canonical names (Header.Get works), the Host header included.
+	Headers http.Header
+	// Time of the handshake, as JavaScript's Date.prototype.toString
+	// prints it, e.g. "Tue Dec 01 2026 22:00:00 GMT+0000 (Coordinated
+	// Universal Time)" (see FormatTime).
+	Time string
 	// Address is the client's address (host part of the remote address).
-	Address string `json:"address"`
+	Address string
 	// XDomain reports a cross-origin request (an Origin header was sent).
-	XDomain bool `json:"xdomain"`
+	XDomain bool
 	// Secure reports a TLS connection.
-	Secure bool `json:"secure"`
+	Secure bool
 	// Issued is the handshake time in milliseconds since the Unix epoch.
-	Issued int64 `json:"issued"`
+	Issued int64
 	// URL is the request URI of the first request.
-	URL string `json:"url"`
+	URL string
 	// Query holds the query parameters of the first request.
-	Query url.Values `json:"query"`
+	Query url.Values
 	// Auth is the payload the client sent with its CONNECT packet ({} when
 	// none).
-	Auth map[string]any `json:"auth"`
+	Auth map[string]any
 }
 
 // SocketInfo describes a socket as FetchSockets returns it.

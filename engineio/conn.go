@@ -119,6 +119,7 @@ type Conn struct {
 	getActive  bool
 	postActive bool
 	pollAnswer *Message // what a held GET answers once the session is closed
+	answered   bool     // a GET has carried pollAnswer (or the final close packet)
 
 	// websocket
 	ws      *ws.Conn
@@ -129,6 +130,7 @@ type Conn struct {
 	probe        *ws.Conn
 	probeB64     bool
 	probing      bool // "2probe" was answered; waiting for "5"
+	probeAt      time.Time
 	upgradeTimer *time.Timer
 
 	// heartbeat
@@ -335,8 +337,16 @@ func (c *Conn) Writable() bool {
 // Close closes the session after what is already queued has been sent. The
 // close reason is "forced close". It does not wait.
 func (c *Conn) Close() error {
-	c.closeGracefully(ReasonForcedClose)
+	c.closeGracefully(ReasonForcedClose, nil)
 	return nil
+}
+
+// End closes the session like Close, after what is already queued has been
+// sent (a polling client gets the close packet with its next poll), and
+// reports reason and cause to the close handlers. Messages that arrive
+// meanwhile are still delivered; use Abort to close at once.
+func (c *Conn) End(reason string, cause error) {
+	c.closeGracefully(reason, cause)
 }
 
 // Abort closes the session at once, without flushing its queue, and reports
@@ -457,20 +467,20 @@ func (c *Conn) releaseWriter() {
 }
 
 // closeGracefully closes the session once its queue has been sent.
-func (c *Conn) closeGracefully(reason string) {
+func (c *Conn) closeGracefully(reason string, cause error) {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
 		return
 	}
 	c.state = stateClosing
-	c.reason = reason
+	c.reason, c.cause = reason, cause
 	if c.transport == Polling {
 		// The close packet rides on the next poll, after the queue.
 		c.queue = append(c.queue, closeMsg)
 		c.signalPoll()
 		c.linger = time.AfterFunc(c.srv.cfg.PingTimeout, func() {
-			c.finish(reason, nil, closeMsg)
+			c.finish(reason, cause, closeMsg)
 		})
 		c.mu.Unlock()
 		return
@@ -510,9 +520,15 @@ func (c *Conn) finish(reason string, cause error, answer *Message) {
 	handlers := c.onClose
 	c.onClose = nil
 	reason, cause = c.reason, c.cause
+	// A polling client whose GET is not held here has one in flight or
+	// about to leave: after an orderly close (its close packet, or the
+	// server's), that GET gets the close answer instead of a 400 (see
+	// Server.retire). After a failure, the sid is unknown at once, as in
+	// Node.
+	linger := c.transport == Polling && !c.getActive && !c.answered && !failure(reason)
 	c.mu.Unlock()
 
-	c.srv.remove(c)
+	c.srv.retire(c, linger)
 	if wsc != nil {
 		if reason == ReasonTransportError {
 			wsc.CloseNow()
@@ -528,6 +544,16 @@ func (c *Conn) finish(reason string, cause error, answer *Message) {
 	for _, fn := range handlers {
 		c.safeCall(func() { fn(reason, cause) })
 	}
+}
+
+// failure reports whether a close reason means the client or its transport
+// failed (as opposed to an orderly close by either side).
+func failure(reason string) bool {
+	switch reason {
+	case ReasonPingTimeout, ReasonParseError, ReasonTransportError:
+		return true
+	}
+	return false
 }
 
 // safeCall runs a user callback, turning a panic into a logged error.
@@ -570,8 +596,16 @@ func (c *Conn) heartbeat() {
 		return
 	}
 	c.awaitingPong, c.extended = true, false
-	c.hbDue = now.Add(c.srv.cfg.PingTimeout)
-	c.hb.Reset(c.srv.cfg.PingTimeout)
+	// The pong is due PingTimeout after the ping was scheduled, not after
+	// this timer ran (it may run late on a loaded machine), but the client
+	// gets at least half of PingTimeout.
+	pt := c.srv.cfg.PingTimeout
+	due := c.hbDue.Add(pt)
+	if due.Sub(now) < pt/2 {
+		due = now.Add(pt / 2)
+	}
+	c.hbDue = due
+	c.hb.Reset(due.Sub(now))
 	err := c.enqueueLocked(pingMsg)
 	c.mu.Unlock()
 	if errors.Is(err, ErrBufferFull) {
@@ -579,6 +613,19 @@ func (c *Conn) heartbeat() {
 	} else if err == nil {
 		c.notifyOut([]*Message{pingMsg})
 	}
+}
+
+// expired closes the session with "ping timeout" when its pong is overdue
+// but the heartbeat timer has not run yet, so that a request arriving after
+// the deadline never finds the session alive. It reports whether it did.
+func (c *Conn) expired() bool {
+	c.mu.Lock()
+	late := c.state == stateOpen && c.awaitingPong && !time.Now().Before(c.hbDue)
+	c.mu.Unlock()
+	if late {
+		c.finish(ReasonPingTimeout, nil, closeMsg)
+	}
+	return late
 }
 
 // gotPong schedules the next ping PingInterval from now.

@@ -10,9 +10,8 @@ import (
 	"github.com/gosio/socketio/engineio/packet"
 )
 
-// upgradeGrace is how long a poll that arrives during an upgrade waits for
-// the upgrade to finish before it is answered with a noop (Node re-checks
-// every 100 ms).
+// upgradeGrace is the period at which polls held during an upgrade are
+// released with a noop, counted from the probe (Node checks every 100 ms).
 const upgradeGrace = 100 * time.Millisecond
 
 // beginRequest admits a polling GET or POST: the session must still be on
@@ -52,19 +51,27 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 	cfg := &c.srv.cfg
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(cfg.PingInterval + cfg.PingTimeout + 10*time.Second))
 
-	var grace <-chan time.Time
-	if arrivedProbing {
-		t := time.NewTimer(upgradeGrace)
-		defer t.Stop()
-		grace = t.C
-	}
+	var tick *time.Timer // the upgrade tick, while a probe is under way
+	defer func() {
+		if tick != nil {
+			tick.Stop()
+		}
+	}()
+	var tickC <-chan time.Time
 	for {
 		c.mu.Lock()
 		switch {
 		case c.state == stateClosed:
-			ans := c.pollAnswer
+			ans, already := c.pollAnswer, c.answered
+			c.answered = true
 			c.getActive = false
 			c.mu.Unlock()
+			c.srv.forget(c)
+			if already {
+				// The close answer has gone out: the sid is unknown now.
+				c.srv.refuse(w, r, codeUnknownSID, "sid of a closed session")
+				return
+			}
 			c.srv.writePayload(w, r, []*Message{ans})
 			return
 		case c.transport != Polling:
@@ -79,6 +86,9 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		case len(c.queue) > 0:
 			batch, final := c.takePollBatchLocked()
 			c.getActive = false
+			if final {
+				c.answered = true // this batch is the close packet
+			}
 			reason := c.reason
 			c.mu.Unlock()
 			c.srv.writePayload(w, r, batch)
@@ -88,17 +98,26 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 				c.notifyDrain()
 			}
 			return
-		case c.probing && (!arrivedProbing || grace == nil):
-			c.getActive = false
-			c.mu.Unlock()
-			c.srv.writePayload(w, r, []*Message{noopMsg})
-			return
+		case c.probing:
+			// As in Node, which checks every 100 ms from the probe, a poll
+			// held during an upgrade is released with a noop at the next
+			// tick, so that the client can pause polling and finish.
+			if tick != nil && tickC == nil { // the tick has come
+				c.getActive = false
+				c.mu.Unlock()
+				c.srv.writePayload(w, r, []*Message{noopMsg})
+				return
+			}
+			if tick == nil {
+				tick = time.NewTimer(upgradeGrace - time.Since(c.probeAt)%upgradeGrace)
+				tickC = tick.C
+			}
 		}
 		c.mu.Unlock()
 		select {
 		case <-c.pollCh:
-		case <-grace:
-			grace = nil
+		case <-tickC:
+			tickC = nil // the tick is due: the next pass answers
 		case <-r.Context().Done():
 			c.mu.Lock()
 			c.getActive = false
@@ -140,8 +159,10 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
-		c.srv.refuse(w, r, codeBadRequest, "binary payload")
+		// The session ends first, so that the held GET carries the close
+		// packet before the client sees this error (as with Node).
 		c.finish(ReasonTransportError, errBinaryPost, closeMsg)
+		c.srv.refuse(w, r, codeBadRequest, "binary payload")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(c.srv.cfg.MaxPayload)))
@@ -157,8 +178,8 @@ func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	pkts, err := packet.DecodePayload(body)
 	if err != nil {
-		c.srv.refuse(w, r, codeBadRequest, err.Error())
 		c.finish(ReasonParseError, err, closeMsg)
+		c.srv.refuse(w, r, codeBadRequest, err.Error())
 		return
 	}
 	for _, p := range pkts {

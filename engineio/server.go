@@ -68,6 +68,7 @@ type Server struct {
 
 	mu       sync.RWMutex
 	sessions map[string]*Conn
+	closed   map[string]*Conn // closed polling sessions waiting for their last GET
 	onConn   func(*Conn)
 	shutdown bool
 
@@ -81,7 +82,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: c, sessions: make(map[string]*Conn)}
+	s := &Server{cfg: c, sessions: make(map[string]*Conn), closed: make(map[string]*Conn)}
 	s.upgrader = ws.NewUpgrader(wsHandler{s}, ws.Options{
 		MaxMessage:     c.MaxPayload,
 		Compression:    c.PerMessageDeflate,
@@ -130,12 +131,42 @@ func Broadcast(m *Message, conns []*Conn) int {
 	return n
 }
 
-func (s *Server) remove(c *Conn) {
+// retire takes a closed session out of the open ones. With linger, a
+// closed polling session keeps answering its sid for a while (PingTimeout):
+// the next GET, which the client had in flight when the session closed (or
+// sends right after), gets the close answer (a close or noop packet) rather
+// than a 400, and the sid is then unknown. Node answers such a GET from its
+// transport object; without this, the client would see a "transport error"
+// instead of the close.
+func (s *Server) retire(c *Conn, linger bool) {
 	s.mu.Lock()
 	if s.sessions[c.id] == c {
 		delete(s.sessions, c.id)
 	}
+	if linger {
+		s.closed[c.id] = c
+	}
 	s.mu.Unlock()
+	if linger {
+		time.AfterFunc(s.cfg.PingTimeout, func() { s.forget(c) })
+	}
+}
+
+// forget drops a closed session's sid for good.
+func (s *Server) forget(c *Conn) {
+	s.mu.Lock()
+	if s.closed[c.id] == c {
+		delete(s.closed, c.id)
+	}
+	s.mu.Unlock()
+}
+
+// closedConn returns the closed polling session with this sid that has not
+// yet given its close answer, or nil.
+func (s *Server) closedConn(id string) *Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed[id]
 }
 
 // ErrServerClosed is returned by Shutdown and Close when called again.
@@ -152,7 +183,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return err
 	}
 	for _, c := range conns {
-		c.closeGracefully(ReasonServerShutdown)
+		c.closeGracefully(ReasonServerShutdown, nil)
 	}
 	for _, c := range conns {
 		select {
@@ -260,6 +291,12 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
 	sid := q.Get("sid")
 	if sid != "" {
 		c := s.Conn(sid)
+		if c != nil && c.expired() {
+			c = nil
+		}
+		if c == nil && !isWS && transport == Polling && r.Method == http.MethodGet {
+			c = s.closedConn(sid) // its last GET gets the close answer
+		}
 		if c == nil {
 			s.refuseAny(w, r, isWS, codeUnknownSID, "sid "+strconv.Quote(sid))
 			return
@@ -438,20 +475,15 @@ func (s *Server) upgradeFailed(err error) {
 	s.cfg.Logger.Debug("engine.io: WebSocket upgrade failed", "err", err)
 }
 
-// serveUpgrade attaches a probing WebSocket to a polling session.
+// serveUpgrade attaches a probing WebSocket to a polling session. As in
+// Node, AllowRequest is not asked again (it was, at the handshake), and a
+// WebSocket for a session that cannot take it (already upgraded, another
+// probe under way, closing) is accepted and closed at once: the session
+// goes on untouched.
 func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
-	c.mu.Lock()
-	ok := c.state == stateOpen && c.transport == Polling && c.probe == nil && !s.cfg.DisableUpgrades
-	c.mu.Unlock()
-	if !ok {
-		s.refuseAny(w, r, true, codeBadRequest, "upgrade not possible for this session")
+	if s.cfg.DisableUpgrades {
+		s.refuseAny(w, r, true, codeBadRequest, "upgrades are disabled")
 		return
-	}
-	if s.cfg.AllowRequest != nil {
-		if err := s.cfg.AllowRequest(r); err != nil {
-			s.refuseMsg(w, r, true, codeForbidden, err.Error(), "AllowRequest")
-			return
-		}
 	}
 	h := w.Header()
 	s.applyHeaders(h, r, false)
@@ -460,13 +492,14 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 		s.upgradeFailed(err)
 		return
 	}
-	wsc.Value = c
 	c.mu.Lock()
 	if c.state != stateOpen || c.transport != Polling || c.probe != nil {
 		c.mu.Unlock()
-		wsc.CloseNow()
+		s.cfg.Logger.Debug("engine.io: WebSocket for a session that cannot upgrade now; closed", "sid", c.id)
+		wsc.CloseWith(1000)
 		return
 	}
+	wsc.Value = c
 	c.probe, c.probeB64 = wsc, r.URL.Query().Get("b64") != ""
 	c.upgradeTimer = time.AfterFunc(s.cfg.UpgradeTimeout, func() { c.dropProbe(wsc) })
 	c.mu.Unlock()
@@ -499,9 +532,9 @@ func (c *Conn) onProbePacket(wsc *ws.Conn, p packet.Packet) {
 			c.dropProbe(wsc)
 			return
 		}
-		c.probing = true
+		c.probing, c.probeAt = true, time.Now()
 		b64 := c.probeB64
-		c.signalPoll() // release the held poll with a noop
+		c.signalPoll() // the held poll is released with a noop at the next tick
 		c.mu.Unlock()
 		if err := wsc.WriteFrames([]ws.Frame{probeMsg.wsFrame(b64)}); err != nil {
 			c.dropProbe(wsc)

@@ -13,6 +13,7 @@
 //   {"cmd":"reply","c":"a","event":"x","args":[...],"delay":0}   ack server events "x" with args
 //   {"cmd":"disconnect","c":"a"}
 //   {"cmd":"cut","c":"a"}                                          close the Engine.IO connection
+//   {"cmd":"raw","c":"a","data":"..."}                             send an Engine.IO message as it is (bad packets)
 //   {"cmd":"manager-open","manager":"m1","transports":[...]}     Engine.IO only, no namespace
 //   {"cmd":"exit"}
 // Events:
@@ -109,6 +110,9 @@ const commands = {
   // would: the Manager reconnects when reconnection is on.
   cut(cmd) {
     sockets.get(cmd.c).io.engine.close();
+  },
+  raw(cmd) {
+    sockets.get(cmd.c).io.engine.send(cmd.data);
   },
   "manager-open"(cmd) {
     const m = manager(cmd.manager, { transports: cmd.transports, reconnection: false });

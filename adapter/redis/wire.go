@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gosio/socketio/adapter"
@@ -170,18 +169,18 @@ func treeOpts(v any) adapter.BroadcastOptions {
 func socketTree(s adapter.SocketInfo) *object {
 	h := s.Handshake
 	headers := &object{}
-	for _, k := range slices.Sorted(maps.Keys(h.Headers)) {
-		vals := h.Headers[k]
-		lk := strings.ToLower(k)
-		if lk == "set-cookie" {
-			a := make([]any, len(vals))
-			for i, v := range vals {
-				a[i] = v
+	nh := adapter.NodeHeaders(h.Headers)
+	for _, k := range slices.Sorted(maps.Keys(nh)) {
+		switch v := nh[k].(type) {
+		case []string:
+			a := make([]any, len(v))
+			for i, x := range v {
+				a[i] = x
 			}
-			headers.set(lk, a)
-			continue
+			headers.set(k, a)
+		default:
+			headers.set(k, v)
 		}
-		headers.set(lk, strings.Join(vals, ", "))
 	}
 	query := &object{}
 	for _, k := range slices.Sorted(maps.Keys(h.Query)) {
@@ -256,7 +255,7 @@ func treeSocket(v any) (adapter.SocketInfo, bool) {
 	hv, _ := o.get("handshake")
 	h, _ := hv.(*object)
 	hd, _ := h.get("headers")
-	s.Handshake.Headers = valuesMap(hd)
+	s.Handshake.Headers = adapter.CanonicalHeaders(valuesMap(hd))
 	str := func(k string) string {
 		v, _ := h.get(k)
 		if v == nil {

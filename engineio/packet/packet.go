@@ -96,7 +96,9 @@ func Decode(b []byte) (Packet, error) {
 	}
 	c := b[0]
 	if c == 'b' {
-		data, err := base64.StdEncoding.AppendDecode(nil, b[1:])
+		// An empty binary message stays an empty, non-nil value, so that
+		// it is still binary (an empty Buffer) when it is relayed.
+		data, err := base64.StdEncoding.AppendDecode(make([]byte, 0, base64.StdEncoding.DecodedLen(len(b)-1)), b[1:])
 		if err != nil {
 			return Packet{}, ErrBase64
 		}
@@ -111,6 +113,9 @@ func Decode(b []byte) (Packet, error) {
 // DecodeBinary returns the packet carried by a WebSocket binary frame: always
 // a binary message whose Data is the whole frame.
 func DecodeBinary(b []byte) Packet {
+	if b == nil {
+		b = []byte{} // an empty binary message is still binary
+	}
 	return Packet{Type: Message, Data: b, Binary: true}
 }
 
