@@ -53,9 +53,11 @@ type Config struct {
 	// refused with 403. See CORS.
 	CORS *CORS
 
-	// AllowRequest, when set, is called for every handshake and upgrade
-	// request. A non-nil error refuses the request with HTTP 403 and the
-	// Engine.IO error code 4; the error text becomes the message.
+	// AllowRequest, when set, is called for every handshake request
+	// (polling or WebSocket), as Node's allowRequest; upgrades of an
+	// accepted session are not asked again. A non-nil error refuses the
+	// request with HTTP 403 and the Engine.IO error code 4; the error text
+	// becomes the message.
 	AllowRequest func(r *http.Request) error
 
 	// Cookie, when set, makes the handshake response set a cookie whose
