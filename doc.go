@@ -48,4 +48,10 @@
 // disconnect", "client namespace disconnect", "server shutting down",
 // "transport close", "transport error", "ping timeout", "parse error" (a
 // packet that breaks the protocol), "forced close".
+//
+// One deliberate difference: after a packet that breaks the protocol, Node
+// closes the connection in order and its sockets see "forced close"; here
+// they see "parse error", which says what happened. The connection is closed
+// in order too (the client sees "transport close"), and packets that follow
+// the bad one are ignored.
 package socketio
