@@ -455,7 +455,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			c.finish(ReasonTransportError, err, nil)
 			return
 		}
-		s.track.Go(wsc.ReadLoop)
+		wsc.Start(s.track.Go)
 		c.releaseWriter()
 		return
 	}
@@ -503,7 +503,7 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	c.probe, c.probeB64 = wsc, r.URL.Query().Get("b64") != ""
 	c.upgradeTimer = time.AfterFunc(s.cfg.UpgradeTimeout, func() { c.dropProbe(wsc) })
 	c.mu.Unlock()
-	s.track.Go(wsc.ReadLoop)
+	wsc.Start(s.track.Go)
 }
 
 // dropProbe abandons an upgrade attempt; the session stays on polling.

@@ -2,6 +2,14 @@
 // (github.com/lxzan/gws). Everything else in the module talks to WebSocket
 // through this package, so the library can be replaced in one place.
 //
+// Reading is readiness-based where it can be: on Linux, a plain TCP
+// connection without permessage-deflate is watched by one epoll set for the
+// whole process and read by this package's own frame reader, on a goroutine
+// that exists only while the connection has data, with a read buffer lent
+// from a pool for that time (see pollConn). An idle connection then holds
+// neither a goroutine nor a buffer. TLS connections, other platforms and
+// compressed connections are read by the library's blocking read loop.
+//
 // Server frames are written in two ways. With permessage-deflate off (the
 // default) the frames are built here once (server frames are not masked, so the
 // same bytes suit every recipient) and a batch of them is written with one
@@ -19,6 +27,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -32,6 +41,10 @@ const DefaultReadBufferSize = 1024
 
 // Options configures an Upgrader.
 type Options struct {
+	// DisablePoller reads every connection with the library's blocking
+	// read loop (a goroutine and a read buffer per connection), as on
+	// platforms without epoll.
+	DisablePoller bool
 	// MaxMessage is the largest message accepted from a peer; a larger one
 	// closes the connection with status 1009.
 	MaxMessage int
@@ -53,14 +66,27 @@ type Handler interface {
 
 // Upgrader accepts WebSocket connections.
 type Upgrader struct {
-	u       *gws.Upgrader
-	handler Handler
-	bufSize int
+	u           *gws.Upgrader
+	handler     Handler
+	bufSize     int
+	maxMessage  int
+	compression bool
+	poll        *poller // nil: every connection has its read loop
 }
+
+// maxPolledMessage bounds messages of polled connections when Options sets
+// no limit.
+const maxPolledMessage = 1 << 30
 
 // NewUpgrader returns an Upgrader that delivers events to h.
 func NewUpgrader(h Handler, o Options) *Upgrader {
-	up := &Upgrader{handler: h, bufSize: o.ReadBufferSize}
+	up := &Upgrader{handler: h, bufSize: o.ReadBufferSize, maxMessage: o.MaxMessage, compression: o.Compression}
+	if up.maxMessage <= 0 {
+		up.maxMessage = maxPolledMessage
+	}
+	if pollSupported && !o.DisablePoller {
+		up.poll = getPoller()
+	}
 	if up.bufSize <= 0 {
 		up.bufSize = DefaultReadBufferSize
 	}
@@ -102,11 +128,21 @@ func headerHasToken(v, tok string) bool {
 // ErrHijack is returned when the ResponseWriter cannot be hijacked.
 var ErrHijack = errors.New("ws: the http.ResponseWriter does not support hijacking")
 
+var errNoPoller = errors.New("ws: no readiness poller on this platform")
+
 // Upgrade completes the WebSocket handshake on w, adding header to the 101
 // response, and returns the connection. The caller must run ReadLoop.
 // Hijacking goes through http.NewResponseController, so wrapped
 // ResponseWriters that implement Unwrap work.
 func (up *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, header http.Header) (*Conn, error) {
+	polled := up.poll != nil && !(up.compression && offersDeflate(r))
+	if polled {
+		if err := checkHandshake(r); err != nil {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+			http.Error(w, "Bad Request", http.StatusBadRequest)
+			return nil, err
+		}
+	}
 	rc := http.NewResponseController(w)
 	nc, brw, err := rc.Hijack()
 	if err != nil {
@@ -115,7 +151,7 @@ func (up *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, header http.
 		}
 		return nil, err
 	}
-	c := &Conn{nc: nc}
+	var extra []byte
 	if len(header) > 0 {
 		var b bytes.Buffer
 		for k, vs := range header {
@@ -126,8 +162,18 @@ func (up *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, header http.
 				b.WriteString("\r\n")
 			}
 		}
-		c.extra = b.Bytes()
+		extra = b.Bytes()
 	}
+	if sc, ok := nc.(syscall.Conn); ok && polled {
+		if raw, err := sc.SyscallConn(); err == nil {
+			var buffered []byte
+			if k := brw.Reader.Buffered(); k > 0 {
+				buffered, _ = brw.Reader.Peek(k)
+			}
+			return up.startPolled(nc, raw, r, extra, buffered)
+		}
+	}
+	c := &Conn{nc: nc, extra: extra}
 	var br *bufio.Reader
 	if brw.Reader.Buffered() > 0 {
 		br = brw.Reader
@@ -149,7 +195,8 @@ func (up *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, header http.
 // concurrent use.
 type Conn struct {
 	nc         net.Conn
-	gc         *gws.Conn
+	gc         *gws.Conn // nil when polled
+	pc         *pollConn // nil when read by the library's loop
 	wmu        sync.Mutex // serialises writes to nc (ours and the library's)
 	extra      []byte     // headers to splice into the 101 response
 	handshook  bool       // the 101 response has been written
@@ -211,9 +258,35 @@ func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(
 // SetWriteDeadline sets the write deadline.
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
 
-// ReadLoop reads messages and delivers them to the Handler until the
-// connection ends; then it calls OnClose. It blocks.
-func (c *Conn) ReadLoop() { c.gc.ReadLoop() }
+// Start begins delivering the connection's messages to the Handler, and its
+// end to OnClose. goFn starts a goroutine the caller tracks (it reports
+// false when it refuses to): for a polled connection, each read pass runs
+// on one such goroutine while data is there; otherwise one goroutine runs
+// the library's read loop for the connection's life.
+func (c *Conn) Start(goFn func(func()) bool) {
+	if c.pc != nil {
+		c.pc.start(goFn)
+		return
+	}
+	if !goFn(c.gc.ReadLoop) {
+		_ = c.nc.Close()
+	}
+}
+
+// Polled reports whether the connection is read through the readiness
+// poller (no goroutine while idle).
+func (c *Conn) Polled() bool { return c.pc != nil }
+
+// writeRaw writes frame bytes built by the caller, serialised with every
+// other write.
+func (c *Conn) writeRaw(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	c.deadlineAt = time.Time{}
+	_, err := c.nc.Write(b)
+	return err
+}
 
 // Compressed reports whether permessage-deflate was negotiated.
 func (c *Conn) Compressed() bool { return c.compressed }
@@ -277,6 +350,15 @@ const writeTimeout = 30 * time.Second
 // second for it to go out) and closes the connection. It is safe to call more
 // than once.
 func (c *Conn) CloseWith(code uint16) {
+	if c.pc != nil {
+		if !c.pc.closed.Load() {
+			// A write blocked on a peer that reads nothing returns
+			// within a second.
+			_ = c.writeRaw(appendClose(nil, code))
+		}
+		c.pc.shutdown(net.ErrClosed)
+		return
+	}
 	// A write blocked on a peer that reads nothing returns within a second.
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	_ = c.gc.WriteClose(code, nil)
@@ -285,7 +367,13 @@ func (c *Conn) CloseWith(code uint16) {
 
 // CloseNow closes the connection without a close frame; a blocked write
 // returns at once.
-func (c *Conn) CloseNow() { _ = c.nc.Close() }
+func (c *Conn) CloseNow() {
+	if c.pc != nil {
+		c.pc.shutdown(net.ErrClosed)
+		return
+	}
+	_ = c.nc.Close()
+}
 
 // AppendFrame appends a complete, unmasked, final server frame holding
 // payload to dst.
@@ -365,6 +453,10 @@ func IsFailure(err error) bool {
 	var ce *gws.CloseError
 	if errors.As(err, &ce) {
 		return ce.Code != 1000 && ce.Code != 1001 && ce.Code != 1005 && ce.Code != 0
+	}
+	var own *CloseError
+	if errors.As(err, &own) {
+		return own.Code != CloseNormal && own.Code != CloseGoingAway && own.Code != CloseNoStatus && own.Code != 0
 	}
 	return true
 }

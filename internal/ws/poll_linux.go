@@ -1,0 +1,131 @@
+//go:build linux
+
+package ws
+
+import (
+	"sync"
+	"syscall"
+)
+
+// pollSupported reports whether this platform has the readiness poller.
+const pollSupported = true
+
+// poller waits for connections to become readable with one epoll set for
+// the whole process, so that an idle connection holds no goroutine and no
+// read buffer. Each fd is registered one-shot: when it is reported, one
+// goroutine reads what is there and re-arms it; a connection is therefore
+// read by one goroutine at a time.
+//
+// The waiting goroutine exists only while connections are registered: it
+// ends when the last one leaves and starts again with the next.
+type poller struct {
+	mu      sync.Mutex
+	epfd    int
+	wake    [2]int // pipe: a write ends the wait when the set becomes empty
+	conns   map[int32]*pollConn
+	running bool
+	err     error
+}
+
+var (
+	thePoller     poller
+	thePollerOnce sync.Once
+)
+
+// getPoller returns the process's poller, or nil when epoll is unusable.
+func getPoller() *poller {
+	thePollerOnce.Do(func() {
+		p := &thePoller
+		p.conns = make(map[int32]*pollConn)
+		p.epfd, p.err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+		if p.err != nil {
+			return
+		}
+		if p.err = syscall.Pipe2(p.wake[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); p.err != nil {
+			return
+		}
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p.wake[0])}
+		p.err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, p.wake[0], &ev)
+	})
+	if thePoller.err != nil {
+		return nil
+	}
+	return &thePoller
+}
+
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// add registers c's fd, armed. It runs inside the fd's RawConn.Control, so
+// the fd cannot be closed meanwhile.
+func (p *poller) add(fd int, c *pollConn) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(fd)}
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return err
+	}
+	p.conns[int32(fd)] = c
+	if !p.running {
+		p.running = true
+		go p.loop()
+	}
+	return nil
+}
+
+// rearm reports fd again once it is readable. Run inside RawConn.Control.
+func (p *poller) rearm(fd int) {
+	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(fd)}
+	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &ev)
+}
+
+// del forgets fd. Run inside RawConn.Control, before the fd is closed.
+func (p *poller) del(fd int, c *pollConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns[int32(fd)] != c {
+		return
+	}
+	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	delete(p.conns, int32(fd))
+	if len(p.conns) == 0 && p.running {
+		_, _ = syscall.Write(p.wake[1], []byte{0})
+	}
+}
+
+// loop waits for readiness and hands each ready connection to a goroutine
+// of its own server. It returns when no connection is left.
+func (p *poller) loop() {
+	events := make([]syscall.EpollEvent, 256)
+	var drain [64]byte
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if err != nil && err != syscall.EINTR {
+			p.mu.Lock()
+			p.running = false
+			p.err = err
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Lock()
+		for i := 0; i < n; i++ {
+			fd := events[i].Fd
+			if int(fd) == p.wake[0] {
+				for {
+					if k, _ := syscall.Read(p.wake[0], drain[:]); k <= 0 {
+						break
+					}
+				}
+				continue
+			}
+			if c := p.conns[fd]; c != nil {
+				c.ready()
+			}
+		}
+		if len(p.conns) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+}

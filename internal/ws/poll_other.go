@@ -1,0 +1,15 @@
+//go:build !linux
+
+package ws
+
+// pollSupported reports whether this platform has the readiness poller;
+// elsewhere every connection is read by the library's blocking read loop.
+const pollSupported = false
+
+type poller struct{}
+
+func getPoller() *poller { return nil }
+
+func (p *poller) add(int, *pollConn) error { return errNoPoller }
+func (p *poller) rearm(int)                {}
+func (p *poller) del(int, *pollConn)       {}

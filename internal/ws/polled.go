@@ -1,0 +1,366 @@
+package ws
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// A polled connection is read by this package's own frame reader, driven by
+// the process's readiness poller (see poller): while it is idle it holds no
+// goroutine and no read buffer. Connections that cannot be polled (TLS, a
+// platform without epoll, permessage-deflate negotiated) are read by the
+// library's blocking read loop instead.
+
+// readBufPool holds the read buffers of polled connections, lent for one
+// read pass, and kept by a connection only while a frame is incomplete.
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, pooledReadSize); return &b }}
+
+// pooledReadSize is the size of pooled read buffers: a frame up to this size
+// (header included) needs no other memory.
+const pooledReadSize = 4096
+
+// readsPerPass bounds the reads of one pass, so that a busy connection
+// cannot keep its goroutine forever; the poller reports it again at once.
+const readsPerPass = 16
+
+type pollConn struct {
+	c    *Conn
+	up   *Upgrader
+	rc   syscall.RawConn
+	poll *poller
+	goFn func(func()) bool
+
+	busy   atomic.Bool // a goroutine reads the connection (or delivers its close)
+	closed atomic.Bool
+	err    error // why the connection ended; set once, before closed
+	errMu  sync.Mutex
+	once   sync.Once // OnClose
+
+	// Read state, used only by the goroutine holding busy.
+	buf    *[]byte // pooled buffer, or nil
+	big    []byte  // own buffer for a frame larger than a pooled one
+	n      int     // bytes of buf (or big) holding unparsed data
+	frag   []byte  // the fragments of a message so far
+	fragOp byte    // opcode of the fragmented message, 0 when none
+}
+
+// acceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.
+func acceptKey(key string) string {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// checkHandshake validates the WebSocket-specific headers of an upgrade
+// request (IsUpgradeRequest has checked Upgrade and Connection).
+func checkHandshake(r *http.Request) error {
+	if r.Method != http.MethodGet {
+		return errors.New("ws: handshake method is not GET")
+	}
+	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+		return errors.New("ws: unsupported Sec-WebSocket-Version")
+	}
+	k, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key"))
+	if err != nil || len(k) != 16 {
+		return errors.New("ws: bad Sec-WebSocket-Key")
+	}
+	return nil
+}
+
+// offersDeflate reports whether the client offers permessage-deflate.
+func offersDeflate(r *http.Request) bool {
+	for _, v := range r.Header.Values("Sec-WebSocket-Extensions") {
+		if strings.Contains(strings.ToLower(v), "permessage-deflate") {
+			return true
+		}
+	}
+	return false
+}
+
+// startPolled completes the handshake on a hijacked connection that the
+// poller can watch and returns the connection, not yet registered (Start
+// does that). buffered holds bytes the HTTP server read past the request.
+func (up *Upgrader) startPolled(nc net.Conn, rc syscall.RawConn, r *http.Request, extra []byte, buffered []byte) (*Conn, error) {
+	var resp []byte
+	resp = append(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	resp = append(resp, acceptKey(r.Header.Get("Sec-WebSocket-Key"))...)
+	resp = append(resp, "\r\n"...)
+	resp = append(resp, extra...)
+	resp = append(resp, "\r\n"...)
+	_ = nc.SetDeadline(time.Time{})
+	_ = nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := nc.Write(resp); err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	_ = nc.SetWriteDeadline(time.Time{})
+	c := &Conn{nc: nc, handshook: true}
+	pc := &pollConn{c: c, up: up, rc: rc, poll: up.poll}
+	if len(buffered) > 0 {
+		pc.take(len(buffered))
+		copy(pc.space(), buffered)
+		pc.n = len(buffered)
+	}
+	c.pc = pc
+	return c, nil
+}
+
+// start registers the connection with the poller. goFn runs each read pass
+// on a goroutine its caller tracks.
+func (pc *pollConn) start(goFn func(func()) bool) {
+	pc.goFn = goFn
+	buffered := pc.n > 0 // read before the poller may start a pass
+	var regErr error
+	err := pc.rc.Control(func(fd uintptr) { regErr = pc.poll.add(int(fd), pc) })
+	if err == nil {
+		err = regErr
+	}
+	if err != nil {
+		pc.shutdown(err)
+		return
+	}
+	if buffered {
+		pc.ready() // bytes that came with the handshake
+	}
+}
+
+// ready is called by the poller when the connection is readable.
+func (pc *pollConn) ready() {
+	if pc.busy.CompareAndSwap(false, true) {
+		if !pc.goFn(pc.readPass) {
+			pc.busy.Store(false)
+			pc.shutdown(net.ErrClosed)
+		}
+	}
+}
+
+// take makes sure the read buffer can hold size bytes in all.
+func (pc *pollConn) take(size int) {
+	switch {
+	case size > pooledReadSize:
+		if cap(pc.big) < size {
+			nb := make([]byte, size)
+			copy(nb, pc.data())
+			pc.releaseBuf()
+			pc.big = nb
+		}
+	case pc.buf == nil && pc.big == nil:
+		pc.buf = readBufPool.Get().(*[]byte)
+	}
+}
+
+// data returns the current buffer (whole capacity).
+func (pc *pollConn) data() []byte {
+	if pc.big != nil {
+		return pc.big[:cap(pc.big)]
+	}
+	if pc.buf != nil {
+		return *pc.buf
+	}
+	return nil
+}
+
+// space returns the free part of the buffer.
+func (pc *pollConn) space() []byte { return pc.data()[pc.n:] }
+
+func (pc *pollConn) releaseBuf() {
+	if pc.buf != nil {
+		readBufPool.Put(pc.buf)
+		pc.buf = nil
+	}
+}
+
+// readPass reads what the connection has, delivers its messages, and
+// re-arms it with the poller.
+func (pc *pollConn) readPass() {
+	for i := 0; i < readsPerPass && !pc.closed.Load(); i++ {
+		pc.take(pooledReadSize)
+		n, err := pc.read(pc.space())
+		if err == syscall.EAGAIN {
+			break
+		}
+		if err != nil {
+			pc.shutdown(err)
+			break
+		}
+		pc.n += n
+		pc.parse()
+	}
+	if pc.n == 0 {
+		pc.releaseBuf()
+		pc.big = nil
+	}
+	pc.busy.Store(false)
+	if pc.closed.Load() {
+		if pc.busy.CompareAndSwap(false, true) {
+			pc.deliverClose()
+		}
+		return
+	}
+	_ = pc.rc.Control(func(fd uintptr) { pc.poll.rearm(int(fd)) })
+}
+
+// read reads once without waiting: syscall.EAGAIN when nothing is there,
+// io.EOF when the peer has closed.
+func (pc *pollConn) read(p []byte) (int, error) {
+	var n int
+	var rerr error
+	err := pc.rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), p)
+			if rerr != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr != nil:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// parse handles the complete frames at the start of the buffer and keeps the
+// rest for the next read.
+func (pc *pollConn) parse() {
+	b := pc.data()[:pc.n]
+	off := 0
+	for off < len(b) && !pc.closed.Load() {
+		f, n, need, err := parseFrame(b[off:], pc.up.maxMessage)
+		if err == errIncomplete {
+			if need > len(pc.data()) {
+				// A frame larger than the buffer: move what is there to
+				// a buffer that fits the whole frame.
+				rest := b[off:]
+				nb := make([]byte, need)
+				copy(nb, rest)
+				pc.releaseBuf()
+				pc.big, pc.n = nb, len(rest)
+				return
+			}
+			break
+		}
+		if err != nil {
+			pc.fail(err)
+			return
+		}
+		off += n
+		pc.handle(f)
+	}
+	if off > 0 {
+		pc.n = copy(pc.data(), b[off:])
+		if pc.big != nil && pc.n <= pooledReadSize {
+			// Back to a pooled buffer once the large frame is done.
+			small := readBufPool.Get().(*[]byte)
+			pc.n = copy(*small, pc.big[:pc.n])
+			pc.big, pc.buf = nil, small
+		}
+	}
+}
+
+// handle acts on one frame.
+func (pc *pollConn) handle(f frame) {
+	switch f.opcode {
+	case opText, opBinary:
+		if pc.fragOp != 0 {
+			pc.fail(protocolError("new message inside a fragmented one"))
+			return
+		}
+		if !f.fin {
+			pc.fragOp = f.opcode
+			pc.frag = append([]byte(nil), f.payload...)
+			return
+		}
+		pc.deliver(f.opcode, f.payload)
+	case opContinuation:
+		if pc.fragOp == 0 {
+			pc.fail(protocolError("continuation without a message"))
+			return
+		}
+		if len(pc.frag)+len(f.payload) > pc.up.maxMessage {
+			pc.fail(&CloseError{Code: CloseTooBig, Reason: "message too big"})
+			return
+		}
+		pc.frag = append(pc.frag, f.payload...)
+		if f.fin {
+			op, msg := pc.fragOp, pc.frag
+			pc.fragOp, pc.frag = 0, nil
+			pc.deliver(op, msg)
+		}
+	case opPing:
+		_ = pc.c.writeRaw(appendControl(nil, opPong, f.payload))
+	case opPong:
+	case opClose:
+		code, reason, err := closePayload(f.payload)
+		if err != nil {
+			pc.fail(err)
+			return
+		}
+		// Answer with the same code, then end.
+		_ = pc.c.writeRaw(appendClose(nil, code))
+		pc.shutdown(&CloseError{Code: code, Reason: reason})
+	}
+}
+
+func (pc *pollConn) deliver(op byte, msg []byte) {
+	if op == opText && !utf8.Valid(msg) {
+		pc.fail(&CloseError{Code: CloseInvalidData, Reason: "text message is not UTF-8"})
+		return
+	}
+	pc.up.handler.OnMessage(pc.c, op == opBinary, msg)
+}
+
+// fail closes the connection after a protocol violation, telling the peer
+// why.
+func (pc *pollConn) fail(err error) {
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		_ = pc.c.writeRaw(appendClose(nil, ce.Code))
+	}
+	pc.shutdown(err)
+}
+
+// shutdown ends the connection (once): it leaves the poller, the network
+// connection is closed, and OnClose is delivered by whichever goroutine
+// holds the connection next (a read pass in progress, or this one).
+func (pc *pollConn) shutdown(err error) {
+	pc.errMu.Lock()
+	if pc.closed.Load() {
+		pc.errMu.Unlock()
+		return
+	}
+	pc.err = err
+	pc.closed.Store(true)
+	pc.errMu.Unlock()
+	_ = pc.rc.Control(func(fd uintptr) { pc.poll.del(int(fd), pc) })
+	_ = pc.c.nc.Close()
+	if pc.busy.CompareAndSwap(false, true) {
+		pc.deliverClose()
+	}
+}
+
+func (pc *pollConn) deliverClose() {
+	pc.once.Do(func() {
+		pc.releaseBuf()
+		pc.big, pc.frag = nil, nil
+		pc.errMu.Lock()
+		err := pc.err
+		pc.errMu.Unlock()
+		pc.up.handler.OnClose(pc.c, err)
+	})
+}
