@@ -47,8 +47,14 @@
 //     the Manager's handlers (OnOpen, OnClose, OnReconnect...) run the same
 //     way on a goroutine of the Manager. A slow handler delays only its
 //     socket. No handler runs while a library lock is held.
-//   - A handler may call EmitWithAck and wait: acknowledgements are read by
-//     the transport's reader goroutine, never by a handler goroutine.
+//   - Acknowledgements keep their place among the socket's packets, as in
+//     JavaScript: EmitWithAck returns only once the handlers of the
+//     packets received before the acknowledgement have run. A handler may
+//     call EmitWithAck itself and wait: its acknowledgement is delivered
+//     while it runs (the packets queued behind it cannot be handled before
+//     it returns). A handler must not wait for an EmitWithAck that another
+//     goroutine makes on the same socket: that acknowledgement comes after
+//     the handler, which would wait for itself until the context ends.
 //   - Events that no On handler takes are kept (bounded) for Receive, a
 //     blocking call for tests and command-line tools.
 //   - Emits never block on the network: packets are queued and written by a
