@@ -270,6 +270,9 @@ func dialWS(ctx context.Context, cfg *engineConfig, g *gotrack.Tracker, sid stri
 		if tc == nil {
 			tc = &tls.Config{}
 		}
+		// WebSocket needs HTTP/1.1: a server offering HTTP/2 would choose
+		// it if asked ("h2"), and the handshake would then fail.
+		tc.NextProtos = []string{"http/1.1"}
 		if tc.ServerName == "" {
 			tc.ServerName = u.Hostname()
 		}
