@@ -10,8 +10,35 @@ import (
 )
 
 // A client for the seed's echo server: "mensaje" is answered with
-// "respuesta".
+// "respuesta". The handlers are registered before the socket connects, so
+// that none of the server's events is missed.
 func Example() {
+	s, err := client.New("http://localhost:3000", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	respuesta := make(chan string, 1)
+	client.On(s, "respuesta", func(msg string) { respuesta <- msg })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Connect(ctx); err != nil {
+		log.Fatal(err) // names the cause: "connection refused", a refused namespace...
+	}
+	if err := s.Emit("mensaje", "¡Hola desde Go!"); err != nil {
+		log.Fatal(err)
+	}
+	select {
+	case msg := <-respuesta:
+		fmt.Println(msg)
+	case <-ctx.Done():
+		log.Fatal("no answer")
+	}
+}
+
+// Dial is New and Connect in one call, for clients that need no handler
+// for what the server emits on connection (it goes to Receive).
+func ExampleDial() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := client.Dial(ctx, "http://localhost:3000", nil)
@@ -19,10 +46,13 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	client.On(s, "respuesta", func(msg string) { fmt.Println(msg) })
-	if err := s.Emit("mensaje", "¡Hola desde Go!"); err != nil {
+	answer, err := s.EmitWithAck(ctx, "ack", "hola")
+	if err != nil {
 		log.Fatal(err)
 	}
+	var text string
+	_ = answer.Bind(&text)
+	fmt.Println(text)
 }
 
 // Several namespaces on one connection, with reconnection events and an

@@ -42,6 +42,7 @@ type Socket struct {
 	recvBuf    []*parser.Packet
 	retryQ     []*queued
 	fatal      error
+	lastErr    error // of the last failed connection attempt
 	changed    chan struct{}
 	inbox      []*Event
 
@@ -86,12 +87,19 @@ func newSocket(m *Manager, nsp string, o SocketOptions) *Socket {
 	return s
 }
 
-// Dial connects to the namespace named by the URL path ("/" when empty) of
-// the server at rawURL, on a Manager of its own, and waits until the socket
-// is connected (see Socket.Connect). Close the socket with Close.
+// New returns the socket of the namespace named by the URL path ("/" when
+// empty) of the server at rawURL, on a Manager of its own, without
+// connecting (JavaScript's io(url, {autoConnect: false})): register its
+// handlers, then call Connect, so that no event is missed, not even those
+// the server emits as soon as the socket connects. Close closes the socket
+// and its Manager.
 //
-//	s, err := client.Dial(ctx, "http://localhost:3000", nil)
-func Dial(ctx context.Context, rawURL string, opts *Options) (*Socket, error) {
+//	s, err := client.New("http://localhost:3000", nil)
+//	if err != nil { ... }
+//	defer s.Close()
+//	client.On(s, "welcome", func(msg string) { ... })
+//	err = s.Connect(ctx)
+func New(rawURL string, opts *Options) (*Socket, error) {
 	o, cfg, nsp, own, err := resolve(rawURL, opts)
 	if err != nil {
 		return nil, err
@@ -99,8 +107,26 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Socket, error) {
 	m := newManager(o, cfg, own)
 	s := m.Socket(nsp, &o.Socket)
 	s.owned = true
+	return s, nil
+}
+
+// Dial is New followed by Connect: it connects to the namespace named by
+// the URL path ("/" when empty) of the server at rawURL, on a Manager of
+// its own, and waits until the socket is connected. On failure it closes
+// the Manager and returns Connect's error. Close the socket with Close.
+//
+// Events the server emits as soon as the socket connects arrive before
+// Dial returns, so before any handler registered afterwards: Receive gets
+// them. Use New to register handlers first.
+//
+//	s, err := client.Dial(ctx, "http://localhost:3000", nil)
+func Dial(ctx context.Context, rawURL string, opts *Options) (*Socket, error) {
+	s, err := New(rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Connect(ctx); err != nil {
-		_ = m.Close()
+		_ = s.m.Close()
 		return nil, err
 	}
 	return s, nil
@@ -158,9 +184,12 @@ func (s *Socket) wake() {
 // needed) and waits until it is connected. It returns a *ConnectError when
 // the server refuses the namespace (the socket is then inactive: no
 // automatic retry, as in JavaScript), ErrReconnectFailed when the Manager
-// gives up, the connection error when reconnection is disabled, or
-// ctx.Err(); in that last case the socket stays active and keeps trying
-// (call Disconnect to stop it).
+// gives up, the connection error when reconnection is disabled, or, when
+// ctx is done first, ctx.Err() wrapped together with the error of the last
+// failed connection attempt, if any (errors.Is(err,
+// context.DeadlineExceeded) holds, and the message says why, "connection
+// refused" say); in that last case the socket stays active and keeps
+// trying (call Disconnect to stop it).
 func (s *Socket) Connect(ctx context.Context) error {
 	s.open()
 	for {
@@ -179,6 +208,12 @@ func (s *Socket) Connect(ctx context.Context) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			s.mu.Lock()
+			last := s.lastErr
+			s.mu.Unlock()
+			if last != nil {
+				return fmt.Errorf("socketio client: %w; last connection error: %w", ctx.Err(), last)
+			}
 			return ctx.Err()
 		}
 	}
@@ -195,6 +230,9 @@ func (s *Socket) open() {
 		return
 	}
 	s.fatal = nil
+	if !s.active.Load() {
+		s.lastErr = nil // from an earlier activation
+	}
 	s.active.Store(true)
 	s.mu.Unlock()
 	m := s.m
@@ -757,6 +795,7 @@ func (s *Socket) onConnectPacket(p *parser.Packet) {
 	s.pid = reply.PID
 	s.connected = true
 	s.fatal = nil
+	s.lastErr = nil
 	for _, bp := range s.sendBuf {
 		if bp.HasID {
 			if w := s.acks[bp.ID]; w != nil {
@@ -858,6 +897,7 @@ func (s *Socket) onConnectFailure(err error, final bool) {
 	if !s.active.Load() || s.connected {
 		return
 	}
+	s.lastErr = err
 	hs := s.onConnectErr
 	s.hq.push(func() {
 		for _, fn := range hs {

@@ -261,7 +261,7 @@ func dialWS(ctx context.Context, cfg *engineConfig, g *gotrack.Tracker, sid stri
 	}
 	nc, err := dialTCP(ctx, cfg, u)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("websocket: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
 	defer stop()
@@ -279,7 +279,7 @@ func dialWS(ctx context.Context, cfg *engineConfig, g *gotrack.Tracker, sid stri
 		tconn := tls.Client(nc, tc)
 		if err := tconn.HandshakeContext(ctx); err != nil {
 			_ = nc.Close()
-			return nil, err
+			return nil, fmt.Errorf("websocket: TLS handshake: %w", err)
 		}
 		nc = tconn
 	}
