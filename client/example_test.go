@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -42,17 +43,17 @@ func ExampleDial() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := client.Dial(ctx, "http://localhost:3000", nil)
-	if err != nil {
-		log.Fatal(err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The message names the cause, as in "socketio client: context
+		// deadline exceeded; last connection error: ... connection refused".
+		log.Fatal("no connection within 10s: ", err)
+	} else if err != nil {
+		log.Fatal(err) // a *client.ConnectError: the server refused the namespace
 	}
 	defer s.Close()
-	answer, err := s.EmitWithAck(ctx, "ack", "hola")
-	if err != nil {
+	if err := s.Emit("mensaje", "hola"); err != nil {
 		log.Fatal(err)
 	}
-	var text string
-	_ = answer.Bind(&text)
-	fmt.Println(text)
 }
 
 // Several namespaces on one connection, with reconnection events and an
