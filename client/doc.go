@@ -3,10 +3,11 @@
 // socket.io-client, with automatic reconnection. It does not depend on the
 // server packages.
 //
-//	s, err := client.Dial(ctx, "http://localhost:3000", nil)
+//	s, err := client.New("http://localhost:3000", nil)
 //	if err != nil { ... }
 //	defer s.Close()
 //	client.On(s, "respuesta", func(msg string) { log.Println(msg) })
+//	if err := s.Connect(ctx); err != nil { ... }
 //	_ = s.Emit("mensaje", "¡Hola desde Go!")
 //
 // # Manager and Socket
@@ -14,9 +15,18 @@
 // A Manager is one Engine.IO connection (HTTP long-polling, WebSocket, or
 // polling upgraded to WebSocket) with its reconnection loop; a Socket is one
 // namespace on it. Sockets of several namespaces made by the same Manager
-// share its connection. Dial is the shortcut for one namespace on a Manager
-// of its own. Nothing connects until Connect (blocking) or Open
-// (background) is called on a socket.
+// share its connection. Nothing connects until Connect (blocking) or Open
+// (background) is called on a socket, so handlers registered before miss
+// nothing, not even the events a server emits as soon as a socket
+// connects.
+//
+// New is the shortcut for one namespace on a Manager of its own: register
+// the handlers, then Connect. Dial is New and Connect in one call: the
+// events the server emits on connection arrive before it returns, so they
+// go to Receive, not to handlers registered after Dial. When ctx ends
+// before the socket connects, Connect and Dial return an error that wraps
+// ctx.Err() and names the last connection error ("connection refused",
+// a TLS or HTTP error...).
 //
 // # Reconnection
 //
@@ -47,8 +57,14 @@
 //     the Manager's handlers (OnOpen, OnClose, OnReconnect...) run the same
 //     way on a goroutine of the Manager. A slow handler delays only its
 //     socket. No handler runs while a library lock is held.
-//   - A handler may call EmitWithAck and wait: acknowledgements are read by
-//     the transport's reader goroutine, never by a handler goroutine.
+//   - Acknowledgements keep their place among the socket's packets, as in
+//     JavaScript: EmitWithAck returns only once the handlers of the
+//     packets received before the acknowledgement have run. A handler may
+//     call EmitWithAck itself and wait: its acknowledgement is delivered
+//     while it runs (the packets queued behind it cannot be handled before
+//     it returns). A handler must not wait for an EmitWithAck that another
+//     goroutine makes on the same socket: that acknowledgement comes after
+//     the handler, which would wait for itself until the context ends.
 //   - Events that no On handler takes are kept (bounded) for Receive, a
 //     blocking call for tests and command-line tools.
 //   - Emits never block on the network: packets are queued and written by a

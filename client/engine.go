@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,6 +37,7 @@ type engineConfig struct {
 	upgrade      bool
 	probeTimeout time.Duration
 	maxResponse  int
+	logger       *slog.Logger
 }
 
 func (c *engineConfig) query(transport, sid string) url.Values {
@@ -369,12 +371,14 @@ func (e *engine) writeLoop() {
 }
 
 // probe tries to move a polling session to WebSocket (the "2probe" /
-// "3probe" / "5" exchange). A failed probe leaves the session on polling.
+// "3probe" / "5" exchange). A failed probe leaves the session on polling,
+// and is logged.
 func (e *engine) probe() {
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.probeTimeout)
 	defer cancel()
 	t, err := dialWS(ctx, e.cfg, e.g, e.hs.SID)
 	if err != nil {
+		e.probeFailed(err)
 		return
 	}
 	done := false
@@ -383,11 +387,16 @@ func (e *engine) probe() {
 			t.close()
 		}
 	}()
-	if t.writeText("2probe") != nil {
+	if err := t.writeText("2probe"); err != nil {
+		e.probeFailed(err)
 		return
 	}
 	m, err := t.next(ctx)
-	if err != nil || m.binary || string(m.data) != "3probe" {
+	if err == nil && (m.binary || string(m.data) != "3probe") {
+		err = fmt.Errorf("probe answered with %q instead of \"3probe\"", m.data)
+	}
+	if err != nil {
+		e.probeFailed(err)
 		return
 	}
 	e.mu.Lock()
@@ -417,6 +426,7 @@ func (e *engine) probe() {
 		e.cond.Broadcast()
 		e.mu.Unlock()
 		if werr != nil {
+			e.probeFailed(werr)
 			e.fail(ReasonTransportError, werr)
 		}
 		return
@@ -429,6 +439,16 @@ func (e *engine) probe() {
 	done = true
 	t.attach(e.onWSMsg, e.onWSClose)
 	e.poll.close()
+}
+
+// probeFailed logs a failed upgrade: a warning while the session goes on
+// (on polling), a debug line when the session ending stopped the probe.
+func (e *engine) probeFailed(err error) {
+	if e.ctx.Err() != nil {
+		e.cfg.logger.Debug("socket.io client: websocket upgrade stopped: the connection closed", "err", err)
+		return
+	}
+	e.cfg.logger.Warn("socket.io client: websocket upgrade failed; staying on polling", "sid", e.hs.SID, "err", err)
 }
 
 // fail ends the session because of the transport (or the heartbeat) and

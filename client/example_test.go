@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -10,17 +11,47 @@ import (
 )
 
 // A client for the seed's echo server: "mensaje" is answered with
-// "respuesta".
+// "respuesta". The handlers are registered before the socket connects, so
+// that none of the server's events is missed.
 func Example() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := client.Dial(ctx, "http://localhost:3000", nil)
+	s, err := client.New("http://localhost:3000", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	client.On(s, "respuesta", func(msg string) { fmt.Println(msg) })
+	respuesta := make(chan string, 1)
+	client.On(s, "respuesta", func(msg string) { respuesta <- msg })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Connect(ctx); err != nil {
+		log.Fatal(err) // names the cause: "connection refused", a refused namespace...
+	}
 	if err := s.Emit("mensaje", "¡Hola desde Go!"); err != nil {
+		log.Fatal(err)
+	}
+	select {
+	case msg := <-respuesta:
+		fmt.Println(msg)
+	case <-ctx.Done():
+		log.Fatal("no answer")
+	}
+}
+
+// Dial is New and Connect in one call, for clients that need no handler
+// for what the server emits on connection (it goes to Receive).
+func ExampleDial() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := client.Dial(ctx, "http://localhost:3000", nil)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The message names the cause, as in "socketio client: context
+		// deadline exceeded; last connection error: ... connection refused".
+		log.Fatal("no connection within 10s: ", err)
+	} else if err != nil {
+		log.Fatal(err) // a *client.ConnectError: the server refused the namespace
+	}
+	defer s.Close()
+	if err := s.Emit("mensaje", "hola"); err != nil {
 		log.Fatal(err)
 	}
 }

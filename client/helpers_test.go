@@ -286,6 +286,12 @@ func goApp(nsp *socketio.Namespace, s *socketio.Socket) {
 		vals, _ := e.Args().Values()
 		_ = e.Ack(vals...)
 	})
+	// As orderScript: an event before the acknowledgement.
+	s.On("before-ack", func(e *socketio.Event) {
+		vals, _ := e.Args().Values()
+		_ = s.Emit("before", vals...)
+		_ = e.Ack(vals...)
+	})
 	s.On("ask", func(e *socketio.Event) {
 		vals, _ := e.Args().Values()
 		name, _ := vals[0].(string)

@@ -46,6 +46,9 @@ type Options struct {
 
 	// TLSConfig configures TLS for https and wss URLs (for the WebSocket
 	// dialer, and for the polling HTTP client when HTTPClient is nil).
+	// NewManager and Dial copy it and never modify it. Polling may use
+	// HTTP/2; the WebSocket dialer always negotiates HTTP/1.1 (its
+	// NextProtos are replaced with "http/1.1"), which WebSocket requires.
 	TLSConfig *tls.Config
 
 	// HTTPClient sends the polling requests, and its Jar, when set, is
@@ -101,7 +104,9 @@ type Options struct {
 	// Socket holds the options of the socket created by Dial.
 	Socket SocketOptions
 
-	// Logger receives diagnostics. Default: none.
+	// Logger receives diagnostics: failed connections and upgrades (Warn
+	// when a WebSocket upgrade fails and the connection stays on polling),
+	// closed connections, bad packets, panicking handlers. Default: none.
 	Logger *slog.Logger
 }
 
@@ -260,12 +265,15 @@ func resolve(rawURL string, o *Options) (Options, *engineConfig, string, bool, e
 	for k, v := range opts.Query {
 		query[k] = v
 	}
+	// Our copies: http.Transport adds "h2" to the NextProtos of its
+	// config, and the caller may change theirs later.
+	opts.TLSConfig = opts.TLSConfig.Clone()
 	own := false
 	hc := opts.HTTPClient
 	if hc == nil {
 		own = true
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = opts.TLSConfig
+		tr.TLSClientConfig = opts.TLSConfig.Clone()
 		tr.Proxy = opts.Proxy
 		jar, _ := cookiejar.New(nil)
 		hc = &http.Client{Transport: tr, Jar: jar}
@@ -285,6 +293,7 @@ func resolve(rawURL string, o *Options) (Options, *engineConfig, string, bool, e
 		upgrade:      !opts.NoUpgrade,
 		probeTimeout: probe,
 		maxResponse:  opts.MaxPayload,
+		logger:       opts.Logger,
 	}
 	return opts, cfg, nsp, own, nil
 }

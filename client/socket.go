@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gosio/socketio/internal/gotrack"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -18,13 +17,15 @@ import (
 //
 // All methods are safe for concurrent use. The socket's handlers (events,
 // connect, connect error, disconnect) run one at a time, in arrival order,
-// on a goroutine that exists only while there is work; a handler may call
-// EmitWithAck and wait, since answers are read by the connection's reader.
+// on a goroutine that exists only while there is work. Acknowledgements
+// are delivered in that order too: after the handlers of the packets that
+// preceded them. A handler may call EmitWithAck and wait (see the package
+// documentation).
 type Socket struct {
 	m      *Manager
 	nsp    string
 	opts   SocketOptions
-	q      gotrack.Serial
+	hq     handlerQueue
 	active atomic.Bool
 	owned  bool // created by Dial: Close closes the Manager
 
@@ -41,6 +42,7 @@ type Socket struct {
 	recvBuf    []*parser.Packet
 	retryQ     []*queued
 	fatal      error
+	lastErr    error // of the last failed connection attempt
 	changed    chan struct{}
 	inbox      []*Event
 
@@ -56,9 +58,12 @@ type handlerEntry struct {
 	once bool
 }
 
+// ackWaiter waits for the acknowledgement of one packet. fn is called at
+// most once, never under a lock; mark is the handler queue's mark when an
+// acknowledgement arrived (see handlerQueue.ack), 0 for an error.
 type ackWaiter struct {
-	fn    func(Args, error) // called at most once, never under a lock
-	sent  bool              // written to a connection (not in the send buffer)
+	fn    func(a Args, err error, mark uint64)
+	sent  bool // written to a connection (not in the send buffer)
 	timer *time.Timer
 }
 
@@ -67,6 +72,7 @@ type queued struct {
 	args    []any
 	tries   int
 	pending bool
+	from    uint64 // the handler task running when it was emitted
 	done    func(Args, error)
 }
 
@@ -77,16 +83,23 @@ func newSocket(m *Manager, nsp string, o SocketOptions) *Socket {
 		handlers: make(map[string][]*handlerEntry),
 		changed:  make(chan struct{}),
 	}
-	s.q.T = &m.g
+	s.hq.q.T = &m.g
 	return s
 }
 
-// Dial connects to the namespace named by the URL path ("/" when empty) of
-// the server at rawURL, on a Manager of its own, and waits until the socket
-// is connected (see Socket.Connect). Close the socket with Close.
+// New returns the socket of the namespace named by the URL path ("/" when
+// empty) of the server at rawURL, on a Manager of its own, without
+// connecting (JavaScript's io(url, {autoConnect: false})): register its
+// handlers, then call Connect, so that no event is missed, not even those
+// the server emits as soon as the socket connects. Close closes the socket
+// and its Manager.
 //
-//	s, err := client.Dial(ctx, "http://localhost:3000", nil)
-func Dial(ctx context.Context, rawURL string, opts *Options) (*Socket, error) {
+//	s, err := client.New("http://localhost:3000", nil)
+//	if err != nil { ... }
+//	defer s.Close()
+//	client.On(s, "welcome", func(msg string) { ... })
+//	err = s.Connect(ctx)
+func New(rawURL string, opts *Options) (*Socket, error) {
 	o, cfg, nsp, own, err := resolve(rawURL, opts)
 	if err != nil {
 		return nil, err
@@ -94,8 +107,26 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Socket, error) {
 	m := newManager(o, cfg, own)
 	s := m.Socket(nsp, &o.Socket)
 	s.owned = true
+	return s, nil
+}
+
+// Dial is New followed by Connect: it connects to the namespace named by
+// the URL path ("/" when empty) of the server at rawURL, on a Manager of
+// its own, and waits until the socket is connected. On failure it closes
+// the Manager and returns Connect's error. Close the socket with Close.
+//
+// Events the server emits as soon as the socket connects arrive before
+// Dial returns, so before any handler registered afterwards: Receive gets
+// them. Use New to register handlers first.
+//
+//	s, err := client.Dial(ctx, "http://localhost:3000", nil)
+func Dial(ctx context.Context, rawURL string, opts *Options) (*Socket, error) {
+	s, err := New(rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Connect(ctx); err != nil {
-		_ = m.Close()
+		_ = s.m.Close()
 		return nil, err
 	}
 	return s, nil
@@ -153,9 +184,12 @@ func (s *Socket) wake() {
 // needed) and waits until it is connected. It returns a *ConnectError when
 // the server refuses the namespace (the socket is then inactive: no
 // automatic retry, as in JavaScript), ErrReconnectFailed when the Manager
-// gives up, the connection error when reconnection is disabled, or
-// ctx.Err(); in that last case the socket stays active and keeps trying
-// (call Disconnect to stop it).
+// gives up, the connection error when reconnection is disabled, or, when
+// ctx is done first, ctx.Err() wrapped together with the error of the last
+// failed connection attempt, if any (errors.Is(err,
+// context.DeadlineExceeded) holds, and the message says why, "connection
+// refused" say); in that last case the socket stays active and keeps
+// trying (call Disconnect to stop it).
 func (s *Socket) Connect(ctx context.Context) error {
 	s.open()
 	for {
@@ -174,6 +208,12 @@ func (s *Socket) Connect(ctx context.Context) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			s.mu.Lock()
+			last := s.lastErr
+			s.mu.Unlock()
+			if last != nil {
+				return fmt.Errorf("socketio client: %w; last connection error: %w", ctx.Err(), last)
+			}
 			return ctx.Err()
 		}
 	}
@@ -190,6 +230,9 @@ func (s *Socket) open() {
 		return
 	}
 	s.fatal = nil
+	if !s.active.Load() {
+		s.lastErr = nil // from an earlier activation
+	}
 	s.active.Store(true)
 	s.mu.Unlock()
 	m := s.m
@@ -278,10 +321,10 @@ func (s *Socket) closeLocked(reason string) []func() {
 		if w.timer != nil {
 			w.timer.Stop()
 		}
-		fns = append(fns, func() { w.fn(Args{}, ErrDisconnected) })
+		fns = append(fns, func() { w.fn(Args{}, ErrDisconnected, 0) })
 	}
 	hs := s.onDisconnect
-	s.q.Push(func() {
+	s.hq.push(func() {
 		for _, fn := range hs {
 			s.call(func() { fn(reason) })
 		}
@@ -369,7 +412,7 @@ func (s *Socket) Receive(ctx context.Context) (*Event, error) {
 			s.mu.Unlock()
 			return ev, nil
 		}
-		if !s.active.Load() && s.q.Len() == 0 {
+		if !s.active.Load() && s.hq.len() == 0 {
 			s.mu.Unlock()
 			return nil, ErrInactive
 		}
@@ -416,8 +459,10 @@ func (s *Socket) Emit(event string, args ...any) error { return Emitter{s: s}.Em
 func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
 
 // EmitWithAck sends an event and waits for the server's acknowledgement,
-// until ctx is done. It fails with ErrDisconnected if the connection is
-// lost after the packet went out.
+// until ctx is done. It returns once the handlers of the packets received
+// before the acknowledgement have run; called by a handler, it returns
+// while that handler runs. It fails with ErrDisconnected if the connection
+// is lost after the packet went out.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
 }
@@ -428,7 +473,7 @@ func (e Emitter) Emit(event string, args ...any) error {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	if e.s.opts.Retries > 0 && !e.volatile {
-		return e.s.enqueueRetry(event, args, nil)
+		return e.s.enqueueRetry(event, args, 0, nil)
 	}
 	p, err := parser.NewEvent(e.s.nsp, event, args...)
 	if err != nil {
@@ -456,9 +501,12 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}
 	ch := make(chan ackResult, 1)
 	done := func(a Args, err error) { ch <- ackResult{a, err} }
+	// The answer comes after the handlers of the packets received before
+	// it, unless it is for the running handler (see handlerQueue).
+	from := e.s.hq.caller()
 	var id uint64
 	if e.s.opts.Retries > 0 && !e.volatile {
-		if err := e.s.enqueueRetry(event, args, done); err != nil {
+		if err := e.s.enqueueRetry(event, args, from, done); err != nil {
 			return Args{}, err
 		}
 	} else {
@@ -466,7 +514,10 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		if err != nil {
 			return Args{}, err
 		}
-		if err := e.s.send(p, e.volatile, &ackWaiter{fn: done}); err != nil {
+		w := &ackWaiter{fn: func(a Args, err error, mark uint64) {
+			e.s.hq.ack(mark, from, func() { done(a, err) })
+		}}
+		if err := e.s.send(p, e.volatile, w); err != nil {
 			return Args{}, err
 		}
 		id = p.ID
@@ -536,13 +587,13 @@ func (s *Socket) send(p *parser.Packet, volatile bool, w *ackWaiter) error {
 
 // ---- retries (at-least-once) ----
 
-func (s *Socket) enqueueRetry(event string, args []any, done func(Args, error)) error {
+func (s *Socket) enqueueRetry(event string, args []any, from uint64, done func(Args, error)) error {
 	s.mu.Lock()
 	if len(s.retryQ) >= s.opts.SendBuffer {
 		s.mu.Unlock()
 		return ErrSendBufferFull
 	}
-	s.retryQ = append(s.retryQ, &queued{event: event, args: args, done: done})
+	s.retryQ = append(s.retryQ, &queued{event: event, args: args, from: from, done: done})
 	s.mu.Unlock()
 	s.drainRetry(false)
 	return nil
@@ -576,7 +627,7 @@ func (s *Socket) drainRetry(force bool) {
 	id := s.ids
 	s.ids++
 	p.SetID(id)
-	w := &ackWaiter{sent: true, fn: func(a Args, err error) { s.onRetryResult(q, a, err) }}
+	w := &ackWaiter{sent: true, fn: func(a Args, err error, mark uint64) { s.onRetryResult(q, a, err, mark) }}
 	w.timer = time.AfterFunc(s.opts.AckTimeout, func() { s.m.g.Run(func() { s.ackTimedOut(id) }) })
 	s.acks[id] = w
 	_ = s.m.writePacket(p)
@@ -589,11 +640,13 @@ func (s *Socket) ackTimedOut(id uint64) {
 	delete(s.acks, id)
 	s.mu.Unlock()
 	if w != nil {
-		w.fn(Args{}, ErrAckTimeout)
+		w.fn(Args{}, ErrAckTimeout, 0)
 	}
 }
 
-func (s *Socket) onRetryResult(q *queued, a Args, err error) {
+// onRetryResult moves the retry queue on at once; the emitter gets the
+// result in order with the handlers (mark, see handlerQueue.ack).
+func (s *Socket) onRetryResult(q *queued, a Args, err error, mark uint64) {
 	s.mu.Lock()
 	if len(s.retryQ) == 0 || s.retryQ[0] != q {
 		s.mu.Unlock()
@@ -617,7 +670,7 @@ func (s *Socket) onRetryResult(q *queued, a Args, err error) {
 	s.retryQ = s.retryQ[1:]
 	s.mu.Unlock()
 	if q.done != nil {
-		q.done(a, err)
+		s.hq.ack(mark, q.from, func() { q.done(a, err) })
 	}
 	s.drainRetry(false)
 }
@@ -630,7 +683,7 @@ func (s *Socket) onOpen() {
 	if !s.active.Load() {
 		return
 	}
-	s.q.Push(func() {
+	s.hq.push(func() {
 		e := s.m.current()
 		if e == nil || !s.active.Load() {
 			return
@@ -742,6 +795,7 @@ func (s *Socket) onConnectPacket(p *parser.Packet) {
 	s.pid = reply.PID
 	s.connected = true
 	s.fatal = nil
+	s.lastErr = nil
 	for _, bp := range s.sendBuf {
 		if bp.HasID {
 			if w := s.acks[bp.ID]; w != nil {
@@ -759,7 +813,7 @@ func (s *Socket) onConnectPacket(p *parser.Packet) {
 	}
 	s.mu.Lock()
 	hs := s.onConnect
-	s.q.Push(func() {
+	s.hq.push(func() {
 		for _, fn := range hs {
 			s.call(fn)
 		}
@@ -794,7 +848,7 @@ func (s *Socket) refused(err error) {
 	s.sentFor = nil
 	s.fatal = err
 	hs := s.onConnectErr
-	s.q.Push(func() {
+	s.hq.push(func() {
 		for _, fn := range hs {
 			s.call(func() { fn(err) })
 		}
@@ -843,8 +897,9 @@ func (s *Socket) onConnectFailure(err error, final bool) {
 	if !s.active.Load() || s.connected {
 		return
 	}
+	s.lastErr = err
 	hs := s.onConnectErr
-	s.q.Push(func() {
+	s.hq.push(func() {
 		for _, fn := range hs {
 			s.call(func() { fn(err) })
 		}
@@ -893,13 +948,13 @@ func (s *Socket) deliver(p *parser.Packet) {
 		}
 	}
 	s.mu.Unlock()
-	if s.q.Len() >= s.opts.MaxPendingEvents {
+	if s.hq.len() >= s.opts.MaxPendingEvents {
 		s.m.opts.Logger.Warn("socket.io client: the server sends faster than the handlers run; closing", "nsp", s.nsp)
 		s.m.failEngine(ReasonTransportError, errors.New("too many pending events"))
 		return
 	}
 	ev := &Event{Name: name, args: parser.NewArgs(raw, p.Attachments), s: s, id: p.ID, hasAck: p.HasID}
-	s.q.Push(func() { s.dispatch(ev) })
+	s.hq.push(func() { s.dispatch(ev) })
 }
 
 func (s *Socket) dispatch(ev *Event) {
@@ -949,5 +1004,7 @@ func (s *Socket) onAck(p *parser.Packet) {
 	if w.timer != nil {
 		w.timer.Stop()
 	}
-	w.fn(parser.NewArgs(raw, p.Attachments), nil)
+	// Called by the reader, which has queued the handlers of every packet
+	// before this one: the mark orders the answer after them.
+	w.fn(parser.NewArgs(raw, p.Attachments), nil, s.hq.mark())
 }

@@ -261,7 +261,7 @@ func dialWS(ctx context.Context, cfg *engineConfig, g *gotrack.Tracker, sid stri
 	}
 	nc, err := dialTCP(ctx, cfg, u)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("websocket: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
 	defer stop()
@@ -270,13 +270,16 @@ func dialWS(ctx context.Context, cfg *engineConfig, g *gotrack.Tracker, sid stri
 		if tc == nil {
 			tc = &tls.Config{}
 		}
+		// WebSocket needs HTTP/1.1: a server offering HTTP/2 would choose
+		// it if asked ("h2"), and the handshake would then fail.
+		tc.NextProtos = []string{"http/1.1"}
 		if tc.ServerName == "" {
 			tc.ServerName = u.Hostname()
 		}
 		tconn := tls.Client(nc, tc)
 		if err := tconn.HandshakeContext(ctx); err != nil {
 			_ = nc.Close()
-			return nil, err
+			return nil, fmt.Errorf("websocket: TLS handshake: %w", err)
 		}
 		nc = tconn
 	}
