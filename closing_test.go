@@ -1,6 +1,7 @@
 package socketio_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	socketio "github.com/gosio/socketio"
+	"github.com/gosio/socketio/client"
 	"github.com/gosio/socketio/engineio"
 	"github.com/gosio/socketio/internal/testutil"
 )
@@ -138,3 +140,33 @@ func TestInteropHandshakeShape(t *testing.T) {
 }
 
 var nodeDateRE = regexp.MustCompile(`^[A-Z][a-z]{2} [A-Z][a-z]{2} \d{2} \d{4} \d{2}:\d{2}:\d{2} GMT[+-]\d{4} \(.+\)$`)
+
+// The Go client keeps an empty binary value binary too, both ways.
+func TestGoClientEmptyBinary(t *testing.T) {
+	forModes(t, func(t *testing.T, tr []string) {
+		_, url, _ := newTestServer(t, socketio.Config{})
+		s, err := client.New(url, &client.Options{Transports: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan []byte, 1)
+		client.On(s, "echo-bin", func(b []byte) { got <- b })
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Emit("echo-bin", []byte{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case b := <-got:
+			if b == nil || len(b) != 0 {
+				t.Fatalf("got %#v, want an empty, non-nil []byte", b)
+			}
+		case <-ctx.Done():
+			t.Fatal("no echo-bin")
+		}
+	})
+}
