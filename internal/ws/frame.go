@@ -39,6 +39,10 @@ func (e *CloseError) Error() string {
 	return fmt.Sprintf("ws: close %d %s", e.Code, e.Reason)
 }
 
+// maxFrameLen bounds a frame whatever the configured limit, so that sizes
+// always fit an int.
+const maxFrameLen = 1 << 31
+
 // errIncomplete means the buffer ends inside a frame.
 var errIncomplete = errors.New("ws: incomplete frame")
 
@@ -102,7 +106,7 @@ func parseFrame(b []byte, maxPayload int) (f frame, n, need int, err error) {
 	if f.opcode >= opClose && length > 125 {
 		return f, 0, 0, protocolError("control frame over 125 bytes")
 	}
-	if maxPayload > 0 && length > uint64(maxPayload) {
+	if (maxPayload > 0 && length > uint64(maxPayload)) || length > maxFrameLen {
 		return f, 0, 0, &CloseError{Code: CloseTooBig, Reason: "message too big"}
 	}
 	hdr += 4 // masking key

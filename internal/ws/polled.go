@@ -184,6 +184,9 @@ func (pc *pollConn) releaseBuf() {
 // readPass reads what the connection has, delivers its messages, and
 // re-arms it with the poller.
 func (pc *pollConn) readPass() {
+	if pc.n > 0 {
+		pc.parse() // bytes that came with the handshake
+	}
 	for i := 0; i < readsPerPass && !pc.closed.Load(); i++ {
 		pc.take(pooledReadSize)
 		n, err := pc.read(pc.space())
