@@ -195,8 +195,8 @@ func (up *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, header http.
 // concurrent use.
 type Conn struct {
 	nc         net.Conn
-	gc         *gws.Conn // nil when polled
-	pc         *pollConn // nil when read by the library's loop
+	gc         *gws.Conn  // nil when polled
+	pc         *pollConn  // nil when read by the library's loop
 	wmu        sync.Mutex // serialises writes to nc (ours and the library's)
 	extra      []byte     // headers to splice into the 101 response
 	handshook  bool       // the 101 response has been written
