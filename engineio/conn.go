@@ -136,6 +136,7 @@ type Conn struct {
 	// heartbeat
 	hb           *time.Timer
 	hbDue        time.Time
+	pongDue      time.Time // when the awaited pong is late, counted from when the ping was due
 	awaitingPong bool
 	extended     bool
 	linger       *time.Timer
@@ -378,7 +379,11 @@ func (c *Conn) kickLocked() {
 	if c.transport == WebSocket {
 		if !c.writing && len(c.queue) > 0 {
 			c.writing = true
-			c.srv.track.Go(c.writeLoop)
+			if c.ws.Polled() {
+				c.srv.writers.schedule(c.srv, c)
+			} else {
+				c.srv.track.Go(c.writeLoop)
+			}
 		}
 		return
 	}
@@ -414,22 +419,7 @@ func (c *Conn) writeLoop() {
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
-			c.writing = false
-			if c.queue == nil && cap(prev) <= 16 && c.state != stateClosed {
-				// Keep a small array for the next burst: one allocation
-				// less per message, a few words per idle session.
-				clear(prev)
-				c.queue = prev[:0]
-			}
-			closing := c.state == stateClosing && c.transport == WebSocket
-			drained := c.state == stateOpen && len(c.queue) == 0
-			reason := c.reason
-			c.mu.Unlock()
-			if closing {
-				c.finish(reason, nil, nil)
-			} else if drained {
-				c.notifyDrain()
-			}
+			c.stopWritingLocked(prev)
 			return
 		}
 		batch := c.queue
@@ -447,6 +437,28 @@ func (c *Conn) writeLoop() {
 			return
 		}
 		prev = batch
+	}
+}
+
+// stopWritingLocked ends a write loop (or the session's turn in the writer
+// pool) once the queue is empty; it unlocks c.mu. prev is the last batch
+// written, whose array may be kept for the next burst.
+func (c *Conn) stopWritingLocked(prev []*Message) {
+	c.writing = false
+	if c.queue == nil && cap(prev) <= 16 && c.state != stateClosed {
+		// Keep a small array for the next burst: one allocation less
+		// per message, a few words per idle session.
+		clear(prev)
+		c.queue = prev[:0]
+	}
+	closing := c.state == stateClosing && c.transport == WebSocket
+	drained := c.state == stateOpen && len(c.queue) == 0
+	reason := c.reason
+	c.mu.Unlock()
+	if closing {
+		c.finish(reason, nil, nil)
+	} else if drained {
+		c.notifyDrain()
 	}
 }
 
@@ -596,16 +608,13 @@ func (c *Conn) heartbeat() {
 		return
 	}
 	c.awaitingPong, c.extended = true, false
-	// The pong is due PingTimeout after the ping was scheduled, not after
-	// this timer ran (it may run late on a loaded machine), but the client
-	// gets at least half of PingTimeout.
 	pt := c.srv.cfg.PingTimeout
-	due := c.hbDue.Add(pt)
-	if due.Sub(now) < pt/2 {
-		due = now.Add(pt / 2)
-	}
-	c.hbDue = due
-	c.hb.Reset(due.Sub(now))
+	// The timer gives the client PingTimeout from now, as Node does. A
+	// request that arrives later than PingTimeout after the ping was due
+	// finds the session expired even if this timer ran late (expired).
+	c.pongDue = c.hbDue.Add(pt)
+	c.hbDue = now.Add(pt)
+	c.hb.Reset(pt)
 	err := c.enqueueLocked(pingMsg)
 	c.mu.Unlock()
 	if errors.Is(err, ErrBufferFull) {
@@ -620,7 +629,7 @@ func (c *Conn) heartbeat() {
 // the deadline never finds the session alive. It reports whether it did.
 func (c *Conn) expired() bool {
 	c.mu.Lock()
-	late := c.state == stateOpen && c.awaitingPong && !time.Now().Before(c.hbDue)
+	late := c.state == stateOpen && c.awaitingPong && !time.Now().Before(c.pongDue)
 	c.mu.Unlock()
 	if late {
 		c.finish(ReasonPingTimeout, nil, closeMsg)
@@ -651,6 +660,7 @@ func (c *Conn) gotTraffic() {
 	if c.awaitingPong && !c.extended && c.state == stateOpen {
 		c.extended = true
 		c.hbDue = time.Now().Add(c.srv.cfg.PingTimeout)
+		c.pongDue = c.hbDue
 		c.hb.Reset(c.srv.cfg.PingTimeout)
 	}
 	c.mu.Unlock()

@@ -73,6 +73,7 @@ type Server struct {
 	shutdown bool
 
 	warnHijack sync.Once
+	writers    writerPool
 }
 
 // NewServer returns a Server for cfg. It fails only when cfg is
@@ -82,7 +83,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: c, sessions: make(map[string]*Conn), closed: make(map[string]*Conn)}
+	s := &Server{cfg: c, sessions: make(map[string]*Conn), closed: make(map[string]*Conn), writers: newWriterPool()}
 	s.upgrader = ws.NewUpgrader(wsHandler{s}, ws.Options{
 		MaxMessage:     c.MaxPayload,
 		Compression:    c.PerMessageDeflate,

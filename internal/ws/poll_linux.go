@@ -5,6 +5,7 @@ package ws
 import (
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // pollSupported reports whether this platform has the readiness poller.
@@ -128,4 +129,47 @@ func (p *poller) loop() {
 		}
 		p.mu.Unlock()
 	}
+}
+
+// writevNow writes bufs to fd without waiting (the fd is non-blocking), in
+// IOV_MAX chunks, and returns how many bytes went out: fewer than asked
+// when the socket buffer is full (syscall.EAGAIN is not an error here).
+func writevNow(fd int, bufs [][]byte) (int, error) {
+	const iovMax = 1024
+	var iovs [iovMax]syscall.Iovec
+	total := 0
+	for len(bufs) > 0 {
+		k, want := 0, 0
+		for k < len(bufs) && k < iovMax {
+			if b := bufs[k]; len(b) > 0 {
+				iovs[k].Base = &b[0]
+			} else {
+				iovs[k].Base = nil
+			}
+			iovs[k].SetLen(len(bufs[k]))
+			want += len(bufs[k])
+			k++
+		}
+		var n uintptr
+		var errno syscall.Errno
+		for {
+			n, _, errno = syscall.Syscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iovs[0])), uintptr(k))
+			if errno != syscall.EINTR {
+				break
+			}
+		}
+		clear(iovs[:k])
+		if errno == syscall.EAGAIN {
+			return total, nil
+		}
+		if errno != 0 {
+			return total, errno
+		}
+		total += int(n)
+		if int(n) < want {
+			return total, nil
+		}
+		bufs = bufs[k:]
+	}
+	return total, nil
 }

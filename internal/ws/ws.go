@@ -202,6 +202,7 @@ type Conn struct {
 	handshook  bool       // the 101 response has been written
 	compressed bool
 	deadlineAt time.Time // when the write deadline was last set (under wmu)
+	pending    [][]byte  // what TryWriteFrames left unwritten (under wmu)
 	// Value is free for the owner of the connection.
 	Value any
 }
@@ -282,6 +283,9 @@ func (c *Conn) Polled() bool { return c.pc != nil }
 func (c *Conn) writeRaw(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if err := c.flushPendingLocked(); err != nil {
+		return err
+	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	c.deadlineAt = time.Time{}
 	_, err := c.nc.Write(b)
@@ -324,6 +328,10 @@ func (c *Conn) WriteFrames(frames []Frame) error {
 	}
 	all := bufs // WriteTo consumes bufs; all keeps the array for reuse
 	c.wmu.Lock()
+	if err := c.flushPendingLocked(); err != nil {
+		c.wmu.Unlock()
+		return err
+	}
 	// Refreshing the deadline costs a timer update per call; do it only
 	// when less than half of writeTimeout is left, so every write still
 	// gets at least writeTimeout/2.
@@ -336,6 +344,85 @@ func (c *Conn) WriteFrames(frames []Frame) error {
 	clear(all) // drop the references to the frames
 	*bp = all[:0]
 	buffersPool.Put(bp)
+	return err
+}
+
+// TryWriteFrames writes the frames without waiting when the connection is
+// polled: it reports true when everything went out. When the peer's socket
+// buffer is full, what is left is kept and false is returned; the caller
+// must then call FlushPending (which waits) before writing again. Other
+// connections write with WriteFrames and report true.
+func (c *Conn) TryWriteFrames(frames []Frame) (bool, error) {
+	if c.pc == nil || c.compressed {
+		return true, c.WriteFrames(frames)
+	}
+	bp := buffersPool.Get().(*net.Buffers)
+	bufs := (*bp)[:0]
+	want := 0
+	for _, f := range frames {
+		if f.Wire == nil {
+			f.Wire = AppendFrame(nil, f.Binary, f.Payload)
+		}
+		bufs = append(bufs, f.Wire)
+		want += len(f.Wire)
+	}
+	c.wmu.Lock()
+	if len(c.pending) > 0 {
+		// Still behind: queue after what is left, in order.
+		c.pending = append(c.pending, bufs...)
+		c.wmu.Unlock()
+		clear(bufs)
+		*bp = bufs[:0]
+		buffersPool.Put(bp)
+		return false, nil
+	}
+	var n int
+	var werr error
+	err := c.pc.rc.Write(func(fd uintptr) bool {
+		n, werr = writevNow(int(fd), bufs)
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	done := err == nil && n == want
+	if err == nil && !done {
+		// Keep the unwritten part; the frames' bytes are immutable.
+		for _, b := range bufs {
+			if n >= len(b) {
+				n -= len(b)
+				continue
+			}
+			c.pending = append(c.pending, b[n:])
+			n = 0
+		}
+	}
+	c.wmu.Unlock()
+	clear(bufs)
+	*bp = bufs[:0]
+	buffersPool.Put(bp)
+	return done, err
+}
+
+// FlushPending writes what TryWriteFrames could not, waiting for the peer
+// (at most the write timeout).
+func (c *Conn) FlushPending() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.flushPendingLocked()
+}
+
+// flushPendingLocked writes what a TryWriteFrames left, before any other
+// write, so that frames never interleave. Called with wmu held.
+func (c *Conn) flushPendingLocked() error {
+	if len(c.pending) == 0 {
+		return nil
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	c.deadlineAt = time.Now()
+	bufs := net.Buffers(c.pending)
+	_, err := bufs.WriteTo(c.nc)
+	c.pending = nil
 	return err
 }
 

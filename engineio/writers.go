@@ -1,0 +1,125 @@
+package engineio
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/gosio/socketio/internal/ws"
+)
+
+// writerPool writes the queues of polled WebSocket sessions with a few
+// goroutines that take many sessions per pass, instead of a goroutine per
+// busy session: a broadcast to N sessions wakes at most max goroutines, and
+// a session's messages that piled up while the writers served the others
+// leave in one write. A write never waits: when a peer's socket buffer is
+// full, that session gets a goroutine of its own (writeLoop) until it has
+// caught up, so a slow reader never holds up the pool.
+//
+// The goroutines exist only while sessions wait: a writer ends when the
+// ready list is empty.
+type writerPool struct {
+	mu      sync.Mutex
+	ready   []*Conn // FIFO: ready[head:]
+	head    int
+	running int
+	max     int
+}
+
+// schedule puts c at the back of the ready list. c.writing is set by the
+// caller, so a session is in the list at most once.
+func (p *writerPool) schedule(s *Server, c *Conn) {
+	p.mu.Lock()
+	p.ready = append(p.ready, c)
+	start := p.running < p.max
+	if start {
+		p.running++
+	}
+	p.mu.Unlock()
+	if start && !s.track.Go(func() { p.work(s) }) {
+		p.mu.Lock()
+		p.running--
+		p.mu.Unlock()
+		// The server is gone: the session closes with it.
+		c.finish(ReasonTransportError, ErrClosed, nil)
+	}
+}
+
+func (p *writerPool) next() *Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.head == len(p.ready) {
+		p.running--
+		clear(p.ready)
+		p.ready, p.head = p.ready[:0], 0
+		if cap(p.ready) > 4096 {
+			p.ready = nil // do not keep a burst's array forever
+		}
+		return nil
+	}
+	c := p.ready[p.head]
+	p.ready[p.head] = nil
+	p.head++
+	return c
+}
+
+func (p *writerPool) work(s *Server) {
+	// Let the goroutine that scheduled the first session go on: in a
+	// burst (a loop of broadcasts) more messages join the queues first.
+	runtime.Gosched()
+	for c := p.next(); c != nil; c = p.next() {
+		c.flushPooled()
+	}
+}
+
+func newWriterPool() writerPool {
+	return writerPool{max: max(1, runtime.GOMAXPROCS(0))}
+}
+
+// flushPooled writes what the session has queued, once, for the writer
+// pool: then it goes to the back of the list if more came meanwhile, or
+// leaves it.
+func (c *Conn) flushPooled() {
+	c.mu.Lock()
+	if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
+		c.stopWritingLocked(nil)
+		return
+	}
+	batch := c.queue
+	c.queue, c.queued = nil, 0
+	wsc, b64 := c.ws, c.wsB64
+	c.mu.Unlock()
+
+	fp := framesPool.Get().(*[]ws.Frame)
+	frames := (*fp)[:0]
+	for _, m := range batch {
+		frames = append(frames, m.wsFrame(b64))
+	}
+	done, err := wsc.TryWriteFrames(frames)
+	clear(frames)
+	*fp = frames[:0]
+	framesPool.Put(fp)
+	if err != nil {
+		c.finish(ReasonTransportError, err, nil)
+		return
+	}
+	if !done {
+		// The peer reads slowly: a goroutine of its own waits for it.
+		if !c.srv.track.Go(func() {
+			if err := wsc.FlushPending(); err != nil {
+				c.finish(ReasonTransportError, err, nil)
+				return
+			}
+			c.writeLoop()
+		}) {
+			c.finish(ReasonTransportError, ErrClosed, nil)
+		}
+		return
+	}
+	c.mu.Lock()
+	if len(c.queue) > 0 && c.transport == WebSocket && c.state != stateClosed {
+		c.mu.Unlock()
+		c.srv.writers.schedule(c.srv, c)
+		return
+	}
+	c.stopWritingLocked(batch)
+}
