@@ -44,30 +44,44 @@ func (p *writerPool) schedule(s *Server, c *Conn) {
 	}
 }
 
-func (p *writerPool) next() *Conn {
+// popBatch moves up to len(dst) sessions from the ready list into dst and
+// returns how many; 0 ends the writer (running is decremented).
+func (p *writerPool) popBatch(dst []*Conn) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := copy(dst, p.ready[p.head:])
+	clear(p.ready[p.head : p.head+n])
+	p.head += n
 	if p.head == len(p.ready) {
-		p.running--
-		clear(p.ready)
 		p.ready, p.head = p.ready[:0], 0
 		if cap(p.ready) > 4096 {
 			p.ready = nil // do not keep a burst's array forever
 		}
-		return nil
 	}
-	c := p.ready[p.head]
-	p.ready[p.head] = nil
-	p.head++
-	return c
+	if n == 0 {
+		p.running--
+	}
+	return n
 }
+
+// writerBatch is how many sessions a writer takes from the ready list at
+// once (one lock for all of them).
+const writerBatch = 32
 
 func (p *writerPool) work(s *Server) {
 	// Let the goroutine that scheduled the first session go on: in a
 	// burst (a loop of broadcasts) more messages join the queues first.
 	runtime.Gosched()
-	for c := p.next(); c != nil; c = p.next() {
-		c.flushPooled()
+	var batch [writerBatch]*Conn
+	for {
+		n := p.popBatch(batch[:])
+		if n == 0 {
+			return
+		}
+		for i, c := range batch[:n] {
+			batch[i] = nil
+			c.flushPooled()
+		}
 	}
 }
 
