@@ -173,3 +173,19 @@ func writevNow(fd int, bufs [][]byte) (int, error) {
 	}
 	return total, nil
 }
+
+// errWouldBlock is what a read without waiting returns when nothing is there.
+var errWouldBlock error = syscall.EAGAIN
+
+// readNow reads from fd once without waiting (the fd is non-blocking).
+func readNow(fd uintptr, p []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(fd), p)
+		if err != syscall.EINTR {
+			if n < 0 {
+				n = 0
+			}
+			return n, err
+		}
+	}
+}

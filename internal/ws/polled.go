@@ -190,7 +190,7 @@ func (pc *pollConn) readPass() {
 	for i := 0; i < readsPerPass && !pc.closed.Load(); i++ {
 		pc.take(pooledReadSize)
 		n, err := pc.read(pc.space())
-		if err == syscall.EAGAIN {
+		if err == errWouldBlock {
 			break
 		}
 		if err != nil {
@@ -214,24 +214,20 @@ func (pc *pollConn) readPass() {
 	_ = pc.rc.Control(func(fd uintptr) { pc.poll.rearm(int(fd)) })
 }
 
-// read reads once without waiting: syscall.EAGAIN when nothing is there,
+// read reads once without waiting: errWouldBlock when nothing is there,
 // io.EOF when the peer has closed.
 func (pc *pollConn) read(p []byte) (int, error) {
 	var n int
 	var rerr error
 	err := pc.rc.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), p)
-			if rerr != syscall.EINTR {
-				return true
-			}
-		}
+		n, rerr = readNow(fd, p)
+		return true
 	})
 	switch {
 	case err != nil:
 		return 0, err
 	case rerr != nil:
-		return 0, rerr
+		return 0, rerr // errWouldBlock when nothing is there
 	case n == 0:
 		return 0, io.EOF
 	}
