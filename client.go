@@ -35,7 +35,9 @@ func (s *Server) onEngineConn(conn *engineio.Conn) {
 		dec:     s.cfg.Parser.NewDecoder(),
 		sockets: make(map[string]*Socket),
 	}
+	cl.mu.Lock() // the timer may fire before the assignment is seen
 	cl.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, cl.onConnectTimeout)
+	cl.mu.Unlock()
 	conn.OnMessage(cl.onMessage)
 	conn.OnClose(cl.onClose)
 }
@@ -176,8 +178,12 @@ func (cl *client) connect(p *parser.Packet) {
 func (cl *client) joinedNamespace() {
 	cl.mu.Lock()
 	cl.joined = true
+	t := cl.connectTimer
+	cl.connectTimer = nil // an idle connection keeps no timer it no longer needs
 	cl.mu.Unlock()
-	cl.connectTimer.Stop()
+	if t != nil {
+		t.Stop()
+	}
 }
 
 // remove forgets s (its namespace connection ended or failed).
@@ -193,8 +199,12 @@ func (cl *client) onClose(reason string, _ error) {
 	cl.mu.Lock()
 	cl.closed = true
 	socks := cl.socketList()
+	t := cl.connectTimer
+	cl.connectTimer = nil
 	cl.mu.Unlock()
-	cl.connectTimer.Stop()
+	if t != nil {
+		t.Stop()
+	}
 	for _, s := range socks {
 		s.onClose(reason)
 	}

@@ -52,7 +52,9 @@ var (
 	errHandlerPanic = errors.New("engineio: message handler panicked")
 )
 
-// Request is a snapshot of the HTTP request that opened a session.
+// Request is what a session keeps of the HTTP request that opened it. Its
+// Header and URL are the request's own (with Host added to Header, as Node
+// has it), not copies: treat them as read-only.
 type Request struct {
 	Method     string
 	URL        *url.URL
@@ -66,16 +68,22 @@ type Request struct {
 	Time time.Time
 }
 
+// snapshot keeps what the session needs of its first request. The header
+// map and URL are the request's own, not copies (net/http does not touch a
+// request once its handler has returned; an idle session should not pay
+// for a second copy): only Host is added to the header map, where Node
+// keeps it.
 func snapshot(r *http.Request, now time.Time) *Request {
-	u := *r.URL
-	h := r.Header.Clone()
+	h := r.Header
+	if h == nil {
+		h = http.Header{}
+	}
 	if r.Host != "" && h.Get("Host") == "" {
-		// net/http moves Host out of the header map; Node keeps it there.
 		h.Set("Host", r.Host)
 	}
 	return &Request{
 		Method:     r.Method,
-		URL:        &u,
+		URL:        r.URL,
 		Host:       r.Host,
 		Header:     h,
 		Query:      r.URL.Query(),
@@ -148,19 +156,27 @@ type Conn struct {
 
 	reason string
 	cause  error
-	done   chan struct{}
+	done   chan struct{} // nil until Done is called
 }
 
 func newConn(s *Server, id string, req *Request, transport string) *Conn {
-	return &Conn{
+	c := &Conn{
 		srv:       s,
 		id:        id,
 		req:       req,
 		transport: transport,
-		pollCh:    make(chan struct{}, 1),
-		done:      make(chan struct{}),
 	}
+	if transport == Polling {
+		// Only polling sessions hold GETs (a WebSocket session never
+		// polls); the channel costs memory per idle session.
+		c.pollCh = make(chan struct{}, 1)
+	}
+	return c
 }
+
+// closedChan is the Done channel of sessions that ended before anyone
+// asked for it.
+var closedChan = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
 // ID returns the session id (the Engine.IO sid).
 func (c *Conn) ID() string { return c.id }
@@ -177,7 +193,19 @@ func (c *Conn) Transport() string {
 }
 
 // Done returns a channel closed when the session has ended.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		// Made on demand: most sessions are never waited for.
+		if c.state == stateClosed {
+			c.done = closedChan
+		} else {
+			c.done = make(chan struct{})
+		}
+	}
+	return c.done
+}
 
 // CloseReason returns why the session ended ("" while it is open), and the
 // underlying error if there was one.
@@ -551,7 +579,13 @@ func (c *Conn) finish(reason string, cause error, answer *Message) {
 	if probe != nil {
 		probe.CloseNow()
 	}
-	close(c.done)
+	c.mu.Lock()
+	if c.done == nil {
+		c.done = closedChan
+	} else {
+		close(c.done)
+	}
+	c.mu.Unlock()
 	c.srv.cfg.Logger.Debug("engine.io session closed", "sid", c.id, "reason", reason, "cause", cause)
 	for _, fn := range handlers {
 		c.safeCall(func() { fn(reason, cause) })
