@@ -88,10 +88,13 @@ type Config struct {
 	// when the client offers it. Default false.
 	PerMessageDeflate bool
 
-	// WebSocketReadBufferSize is the read buffer each WebSocket connection
-	// holds for its whole life, in bytes. Larger buffers take bursts of small
-	// messages in fewer system calls; smaller ones make idle connections
-	// cheaper. Default 1024.
+	// WebSocketReadBufferSize is the read buffer, in bytes, of each
+	// WebSocket connection read by a goroutine of its own, held for the
+	// connection's whole life: TLS and compressed connections, and every
+	// connection where the readiness poller is not available (outside
+	// Linux). Larger buffers take bursts of small messages in fewer system
+	// calls; smaller ones make idle connections cheaper. Connections read
+	// through the poller hold no buffer while idle. Default 1024.
 	WebSocketReadBufferSize int
 
 	// MaxBufferedBytes bounds the data queued for one session that the
