@@ -62,7 +62,7 @@ func medianUse(vals []float64, uses []usage) usage {
 // ---- 1. idle memory ----
 
 func (e *env) idle(s *server) ([]measure, error) {
-	levels := []int{1000, 5000, 10000}
+	levels := []int{1000, 5000, 10000, 19000}
 	if e.quick {
 		levels = []int{200, 500}
 	}
@@ -150,7 +150,7 @@ func (c *fanClient) onMessage(p []byte) {
 
 func (e *env) fanout(s *server) ([]measure, error) {
 	sizes := []int{100, 1024}
-	levels := []int{1000, 10000}
+	levels := []int{1000, 10000, 19000}
 	const perTrigger = 200_000 // deliveries per trigger
 	repeats := 5
 	if e.quick {
@@ -233,6 +233,7 @@ type echoClient struct {
 	sent [1024]atomic.Int64 // send time by ack id % 1024
 	mu   sync.Mutex
 	lats []time.Duration
+	got  chan struct{} // an answer came (closed-loop rounds)
 }
 
 func (c *echoClient) onMessage(p []byte) {
@@ -251,6 +252,10 @@ func (c *echoClient) onMessage(p []byte) {
 	c.mu.Lock()
 	c.lats = append(c.lats, lat)
 	c.mu.Unlock()
+	select {
+	case c.got <- struct{}{}:
+	default:
+	}
 }
 
 // echoSide is one server of the echo scenario with its clients.
@@ -279,7 +284,7 @@ func (e *env) echo(servers []*server) ([][]measure, error) {
 		sides[i] = sd
 		defer sd.f.close()
 		err := sd.f.grow(context.Background(), n, 64, func(i int, c *wsConn) func([]byte) {
-			sd.clients[i] = &echoClient{c: c}
+			sd.clients[i] = &echoClient{c: c, got: make(chan struct{}, 1)}
 			return sd.clients[i].onMessage
 		})
 		if err != nil {
@@ -288,6 +293,42 @@ func (e *env) echo(servers []*server) ([][]measure, error) {
 	}
 	out := make([][]measure, len(sides))
 	var ackID atomic.Int64
+	// Closed loop: each client sends its next echo when the answer to the
+	// previous one has come; the rate is what the server sustains.
+	closed := []int{200, 1000}
+	if e.quick {
+		closed = []int{50, 200}
+	}
+	for _, k := range closed {
+		for _, sd := range sides {
+			sd.p50s, sd.p99s, sd.tputs, sd.uses = nil, nil, nil, nil
+		}
+		for r := -1; r < rounds; r++ { // round -1 warms up
+			for j := range sides {
+				sd := sides[j]
+				if r%2 != 0 && r >= 0 {
+					sd = sides[len(sides)-1-j]
+				}
+				p50, p99, tput, use, err := echoRound(sd.s, sd.clients[:k], 0, dur, payload, &ackID)
+				if err != nil {
+					return out, err
+				}
+				if r >= 0 {
+					sd.p50s, sd.p99s, sd.tputs, sd.uses = append(sd.p50s, p50), append(sd.p99s, p99), append(sd.tputs, tput), append(sd.uses, use)
+				}
+			}
+		}
+		for i, sd := range sides {
+			c := fmt.Sprintf("%d clients, closed loop", k)
+			log.Printf("  %s: %s: p50 %v ms, p99 %v ms, answered/s %v", sd.s.name, c, fmtVals(sd.p50s), fmtVals(sd.p99s), fmtVals(sd.tputs))
+			use := medianUse(sd.tputs, sd.uses)
+			out[i] = append(out[i],
+				measure{Case: c, Metric: "p50 (ms)", Value: median(sd.p50s), Use: use},
+				measure{Case: c, Metric: "p99 (ms)", Value: median(sd.p99s), Use: use},
+				measure{Case: c, Metric: "answered/s", Value: median(sd.tputs), Use: use},
+			)
+		}
+	}
 	for _, rate := range rates {
 		for _, sd := range sides {
 			sd.p50s, sd.p99s, sd.tputs, sd.uses = nil, nil, nil, nil
@@ -321,14 +362,22 @@ func (e *env) echo(servers []*server) ([][]measure, error) {
 	return out, nil
 }
 
-// echoRound runs one round of paced echoes on a server and returns the
-// round-trip p50 and p99 in milliseconds and the answers per second.
+// echoRound runs one round of echoes on a server, paced at rate in all or,
+// with rate 0, in a closed loop per client, and returns the round-trip p50
+// and p99 in milliseconds and the answers per second.
 func echoRound(s *server, clients []*echoClient, rate int, dur time.Duration, payload string, ackID *atomic.Int64) (p50, p99, tput float64, use usage, err error) {
-	interval := time.Duration(float64(time.Second) * float64(len(clients)) / float64(rate))
+	interval := time.Second
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(len(clients)) / float64(rate))
+	}
 	for _, c := range clients {
 		c.mu.Lock()
 		c.lats = c.lats[:0]
 		c.mu.Unlock()
+		select {
+		case <-c.got:
+		default:
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
@@ -336,6 +385,25 @@ func echoRound(s *server, clients []*echoClient, rate int, dur time.Duration, pa
 	var wg sync.WaitGroup
 	sent := atomic.Int64{}
 	for _, c := range clients {
+		if rate == 0 {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					id := ackID.Add(1)
+					c.sent[id%int64(len(c.sent))].Store(time.Now().UnixNano())
+					if c.c.send("42"+strconv.FormatInt(id, 10)+`["echo","`+payload+`"]`) != nil {
+						return
+					}
+					sent.Add(1)
+					select {
+					case <-c.got:
+					case <-time.After(2 * time.Second): // lost: go on
+					case <-ctx.Done():
+						return
+					}
+				}
+			})
+			continue
+		}
 		wg.Go(func() {
 			select { // random phase
 			case <-time.After(time.Duration(rand.Int64N(int64(interval)))):
