@@ -78,6 +78,10 @@ type Config struct {
 
 	// GenerateID returns a new session id. Default: 15 random bytes as 20
 	// characters of URL-safe base64, like Node's.
+	//
+	// A panic in any hook of the HTTP path (AllowRequest, InitialHeaders,
+	// Headers, OnConnectionError, GenerateID, CORS.AllowOrigin) is logged
+	// with its stack and answers that request with 500.
 	GenerateID func(r *http.Request) (string, error)
 
 	// HTTPCompression sets the threshold, in bytes, from which polling

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,7 +258,14 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.cfg.Logger.Error("engine.io request handler panicked", "panic", fmt.Sprint(v))
+			s.cfg.Logger.Error("engine.io request handler panicked", "panic", fmt.Sprint(v),
+				"method", r.Method, "url", r.URL.String(), "stack", string(debug.Stack()))
+			// The user hooks of the HTTP path (AllowRequest, Headers,
+			// InitialHeaders, CORS.AllowOrigin, GenerateID,
+			// OnConnectionError) run before anything is written, so the
+			// client gets a 500, as from a panicking net/http handler
+			// that recovers, rather than an empty 200.
+			s.writeStatus(w, r, http.StatusInternalServerError, "internal server error")
 		}
 	}()
 	q := r.URL.Query()
