@@ -58,6 +58,11 @@ func (cl *client) onMessage(data []byte, binary bool) {
 	if failed {
 		return
 	}
+	if !binary {
+		// Text is made valid UTF-8 once, here, for both transports (Node
+		// decodes it with replacement characters too).
+		data = validUTF8(data)
+	}
 	p, err := cl.dec.Add(data, binary)
 	if err != nil {
 		cl.fail(err)
