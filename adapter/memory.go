@@ -13,14 +13,15 @@ import (
 )
 
 // Memory is the in-memory adapter: rooms and broadcasts within one server.
-// Room membership lookups are map operations; a broadcast to a room costs
-// O(members) and encodes its packet once.
+// Room membership lookups are map operations; joining or leaving a room
+// costs O(1), a socket's disconnect O(its rooms); a broadcast to a room
+// costs O(members) and encodes its packet once.
 type Memory struct {
 	nsp Namespace
 
 	mu    sync.RWMutex
 	rooms map[Room]map[SocketID]struct{} // explicit rooms (not sockets' own)
-	sids  map[SocketID][]Room            // every socket, with its explicit rooms
+	sids  map[SocketID]*roomSet          // every socket, with its explicit rooms (nil: none)
 	ev    atomic.Pointer[RoomEvents]
 
 	// connection state recovery (Node's SessionAwareAdapter)
@@ -50,13 +51,111 @@ func NewMemory(nsp Namespace) (Adapter, error) {
 	return &Memory{
 		nsp:        nsp,
 		rooms:      make(map[Room]map[SocketID]struct{}),
-		sids:       make(map[SocketID][]Room),
+		sids:       make(map[SocketID]*roomSet),
 		sessions:   make(map[string]memSession),
 		offsetBase: uint64(time.Now().UnixNano()),
 	}, nil
 }
 
 var _ Adapter = (*Memory)(nil)
+
+// smallRooms is how many explicit rooms a socket keeps in a slice before
+// they move to a map: most sockets are in a few rooms, and a short slice
+// costs a few words where a map costs hundreds of bytes.
+const smallRooms = 8
+
+// roomSet is the explicit rooms of one socket, in join order while they
+// fit in small. Adding, finding and removing a room cost O(1).
+type roomSet struct {
+	small []Room
+	big   map[Room]struct{}
+}
+
+func (rs *roomSet) has(r Room) bool {
+	if rs == nil {
+		return false
+	}
+	if rs.big != nil {
+		_, ok := rs.big[r]
+		return ok
+	}
+	return slices.Contains(rs.small, r)
+}
+
+// add reports whether r was not in the set.
+func (rs *roomSet) add(r Room) bool {
+	if rs.has(r) {
+		return false
+	}
+	if rs.big != nil {
+		rs.big[r] = struct{}{}
+		return true
+	}
+	if len(rs.small) < smallRooms {
+		rs.small = append(rs.small, r)
+		return true
+	}
+	rs.big = make(map[Room]struct{}, 2*smallRooms)
+	for _, o := range rs.small {
+		rs.big[o] = struct{}{}
+	}
+	rs.small = nil
+	rs.big[r] = struct{}{}
+	return true
+}
+
+// del reports whether r was in the set.
+func (rs *roomSet) del(r Room) bool {
+	if rs == nil {
+		return false
+	}
+	if rs.big != nil {
+		if _, ok := rs.big[r]; !ok {
+			return false
+		}
+		delete(rs.big, r)
+		return true
+	}
+	i := slices.Index(rs.small, r)
+	if i < 0 {
+		return false
+	}
+	rs.small = slices.Delete(rs.small, i, i+1)
+	return true
+}
+
+func (rs *roomSet) len() int {
+	if rs == nil {
+		return 0
+	}
+	return len(rs.small) + len(rs.big)
+}
+
+// each calls fn for every room; fn must not change the set.
+func (rs *roomSet) each(fn func(Room)) {
+	if rs == nil {
+		return
+	}
+	for _, r := range rs.small {
+		fn(r)
+	}
+	for r := range rs.big {
+		fn(r)
+	}
+}
+
+// appendTo appends the rooms to out: in join order for a small set, in no
+// particular order for a big one.
+func (rs *roomSet) appendTo(out []Room) []Room {
+	if rs == nil {
+		return out
+	}
+	out = append(out, rs.small...)
+	for r := range rs.big {
+		out = append(out, r)
+	}
+	return out
+}
 
 // SetRoomEvents sets the receiver of room changes.
 func (m *Memory) SetRoomEvents(ev RoomEvents) { m.ev.Store(&ev) }
@@ -98,17 +197,19 @@ func (m *Memory) AddAll(id SocketID, rooms ...Room) {
 	track := m.tracking()
 	m.mu.Lock()
 	own, known := m.sids[id]
-	if !known {
-		m.sids[id] = nil
-		if track {
-			changes = append(changes, roomChange{'c', id, ""}, roomChange{'j', id, id})
-		}
+	if !known && track {
+		changes = append(changes, roomChange{'c', id, ""}, roomChange{'j', id, id})
 	}
 	for _, r := range rooms {
-		if r == id || slices.Contains(own, r) {
+		if r == id {
 			continue
 		}
-		own = append(own, r)
+		if own == nil {
+			own = new(roomSet)
+		}
+		if !own.add(r) {
+			continue
+		}
 		members := m.rooms[r]
 		if members == nil {
 			members = make(map[SocketID]struct{})
@@ -122,9 +223,7 @@ func (m *Memory) AddAll(id SocketID, rooms ...Room) {
 			changes = append(changes, roomChange{'j', r, id})
 		}
 	}
-	if len(own) > 0 {
-		m.sids[id] = own
-	}
+	m.sids[id] = own
 	m.mu.Unlock()
 	m.fire(changes)
 }
@@ -140,12 +239,14 @@ func (m *Memory) Del(id SocketID, room Room) {
 
 func (m *Memory) delLocked(id SocketID, room Room, changes []roomChange) []roomChange {
 	own, known := m.sids[id]
-	if !known || room == id {
+	if !known || room == id || !own.del(room) {
 		return changes
 	}
-	if i := slices.Index(own, room); i >= 0 {
-		m.sids[id] = slices.Delete(own, i, i+1)
-	}
+	return m.leaveLocked(id, room, changes)
+}
+
+// leaveLocked takes the socket out of the room's members.
+func (m *Memory) leaveLocked(id SocketID, room Room, changes []roomChange) []roomChange {
 	members := m.rooms[room]
 	if members == nil {
 		return changes
@@ -161,14 +262,13 @@ func (m *Memory) delLocked(id SocketID, room Room, changes []roomChange) []roomC
 	return changes
 }
 
-// DelAll removes the socket from every room and forgets it.
+// DelAll removes the socket from every room and forgets it, in time
+// proportional to its number of rooms.
 func (m *Memory) DelAll(id SocketID) {
 	var changes []roomChange
 	m.mu.Lock()
 	own, known := m.sids[id]
-	for _, r := range slices.Clone(own) {
-		changes = m.delLocked(id, r, changes)
-	}
+	own.each(func(r Room) { changes = m.leaveLocked(id, r, changes) })
 	delete(m.sids, id)
 	if known {
 		changes = append(changes, roomChange{'l', id, id}, roomChange{'d', id, ""})
@@ -185,9 +285,9 @@ func (m *Memory) SocketRooms(id SocketID) []Room {
 	if !ok {
 		return nil
 	}
-	rooms := make([]Room, 0, len(own)+1)
+	rooms := make([]Room, 0, own.len()+1)
 	rooms = append(rooms, id)
-	rooms = append(rooms, own...)
+	rooms = own.appendTo(rooms)
 	slices.Sort(rooms)
 	return rooms
 }
@@ -415,29 +515,43 @@ func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session
 	}
 	s := *ms.s
 	s.MissedPackets = nil
+	in := memberOf(s.Rooms)
 	for _, sp := range m.packets[idx+1:] {
-		if includes(s.Rooms, sp.opts) {
+		if includes(in, sp.opts) {
 			s.MissedPackets = append(s.MissedPackets, sp.packet)
 		}
 	}
 	return &s, nil
 }
 
-// includes reports whether a socket in rooms was a recipient of a
-// broadcast with opts.
-func includes(rooms []Room, opts BroadcastOptions) bool {
-	in := len(opts.Rooms) == 0
+// memberOf returns the membership test of a list of rooms: a scan for a
+// few, a map lookup for many.
+func memberOf(rooms []Room) func(Room) bool {
+	if len(rooms) <= smallRooms {
+		return func(r Room) bool { return slices.Contains(rooms, r) }
+	}
+	set := make(map[Room]struct{}, len(rooms))
+	for _, r := range rooms {
+		set[r] = struct{}{}
+	}
+	return func(r Room) bool { _, ok := set[r]; return ok }
+}
+
+// includes reports whether a socket in the rooms in accepts was a recipient
+// of a broadcast with opts.
+func includes(in func(Room) bool, opts BroadcastOptions) bool {
+	match := len(opts.Rooms) == 0
 	for _, r := range opts.Rooms {
-		if slices.Contains(rooms, r) {
-			in = true
+		if in(r) {
+			match = true
 			break
 		}
 	}
-	if !in {
+	if !match {
 		return false
 	}
 	for _, r := range opts.Except {
-		if slices.Contains(rooms, r) {
+		if in(r) {
 			return false
 		}
 	}

@@ -23,7 +23,7 @@ func (f *fakeNsp) NextAckID() uint64                                         { f
 func (f *fakeNsp) OnServerSideEmit([]json.RawMessage, func(json.RawMessage)) {}
 func (f *fakeNsp) RecoveryDuration() time.Duration                           { return f.recovery }
 
-func newMem(t *testing.T, recovery time.Duration) *Memory {
+func newMem(t testing.TB, recovery time.Duration) *Memory {
 	t.Helper()
 	a, err := NewMemory(&fakeNsp{recovery: recovery})
 	if err != nil {
