@@ -61,6 +61,14 @@ type Config struct {
 	// disconnected with "transport error" once it is reached. Default 1024.
 	MaxPendingEvents int
 
+	// MaxPendingBytes bounds the bytes (JSON data and binary attachments)
+	// of one socket's incoming events that wait for its handlers or are
+	// being handled. A client over it is disconnected with "transport
+	// error", as with MaxPendingEvents; an event that finds nothing else
+	// pending is always taken, so a bound below Engine.MaxPayload refuses
+	// no single event. Default 8 MiB (DefaultMaxPendingBytes).
+	MaxPendingBytes int
+
 	// Logger receives diagnostics. Default: none.
 	Logger *slog.Logger
 }
@@ -84,6 +92,7 @@ const (
 	DefaultPath             = "/socket.io/"
 	DefaultConnectTimeout   = 45 * time.Second
 	DefaultMaxPendingEvents = 1024
+	DefaultMaxPendingBytes  = 8 << 20
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -104,6 +113,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPendingEvents <= 0 {
 		c.MaxPendingEvents = DefaultMaxPendingEvents
+	}
+	if c.MaxPendingBytes <= 0 {
+		c.MaxPendingBytes = DefaultMaxPendingBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -35,10 +35,10 @@
 //   - Emits never block: packets are queued on the connection. Every queue
 //     is bounded: a connection whose send queue passes
 //     engineio.Config.MaxBufferedBytes, or a socket with more than
-//     Config.MaxPendingEvents events waiting for its handlers, is closed
-//     with "transport error"; volatile emits are dropped instead when the
-//     transport is busy; one slow socket never holds up a broadcast to the
-//     others.
+//     Config.MaxPendingEvents events or Config.MaxPendingBytes bytes of
+//     events waiting for its handlers, is closed with "transport error";
+//     volatile emits are dropped instead when the transport is busy; one
+//     slow socket never holds up a broadcast to the others.
 //   - Shutdown and Close return after every goroutine the server started
 //     has returned.
 //

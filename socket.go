@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosio/socketio/adapter"
@@ -41,7 +42,10 @@ var (
 	ErrReservedEvent = errors.New("socketio: reserved event name")
 )
 
-var errTooManyEvents = errors.New("socketio: too many pending events")
+var (
+	errTooManyEvents     = errors.New("socketio: too many pending events")
+	errTooManyEventBytes = errors.New("socketio: too many bytes in pending events")
+)
 
 // Handshake describes the request that opened a socket's connection and the
 // auth payload of its namespace CONNECT (Node's socket.handshake).
@@ -87,7 +91,8 @@ type Socket struct {
 	errHandlers   []func(error)
 	acks          map[uint64]func(adapter.AckResponse)
 
-	queue gotrack.Serial // the socket's handlers run here, in order
+	queue        gotrack.Serial // the socket's handlers run here, in order
+	pendingBytes atomic.Int64   // bytes of the incoming events queued or being handled
 }
 
 type socketState uint8
@@ -529,7 +534,11 @@ func (s *Socket) onEvent(p *parser.Packet) {
 		return
 	}
 	ev := &Event{Name: name, args: parser.NewArgs(args, p.Attachments), socket: s, ackID: p.ID, hasAck: p.HasID}
-	s.enqueue(func() { s.dispatch(ev) })
+	size := len(p.Data)
+	for _, a := range p.Attachments {
+		size += len(a)
+	}
+	s.enqueueEvent(func() { s.dispatch(ev) }, size)
 }
 
 func (s *Socket) dispatch(ev *Event) {
@@ -590,11 +599,37 @@ func (s *Socket) emitError(err error) {
 // pile up past MaxPendingEvents is disconnected.
 func (s *Socket) enqueue(task func()) {
 	if s.queue.Len() >= s.nsp.srv.cfg.MaxPendingEvents {
-		s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id)
-		s.client.conn.Abort(engineio.ReasonTransportError, errTooManyEvents)
+		s.overflow(errTooManyEvents)
 		return
 	}
 	s.queue.Push(task)
+}
+
+// enqueueEvent queues an incoming event of size bytes. Its bytes count
+// against MaxPendingBytes until its handlers have returned; an event that
+// finds nothing else pending is always taken, whatever its size.
+func (s *Socket) enqueueEvent(task func(), size int) {
+	cfg := &s.nsp.srv.cfg
+	if s.queue.Len() >= cfg.MaxPendingEvents {
+		s.overflow(errTooManyEvents)
+		return
+	}
+	n := int64(size)
+	if total := s.pendingBytes.Add(n); total > int64(cfg.MaxPendingBytes) && total != n {
+		s.pendingBytes.Add(-n)
+		s.overflow(errTooManyEventBytes)
+		return
+	}
+	s.queue.Push(func() {
+		defer s.pendingBytes.Add(-n)
+		task()
+	})
+}
+
+// overflow closes the connection of a client whose events pile up.
+func (s *Socket) overflow(err error) {
+	s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id, "err", err)
+	s.client.conn.Abort(engineio.ReasonTransportError, err)
 }
 
 // safeCall runs application code, turning a panic into a logged error.
