@@ -88,3 +88,41 @@ func TestInteropRecovery(t *testing.T) {
 		}
 	})
 }
+
+// As with Node, a CONNECT with a session's pid and an offset the server
+// does not know gets a fresh session and leaves the stored one in place: a
+// later CONNECT with the right offset still recovers it.
+func TestInteropRecoveryUnknownOffsetKeepsSession(t *testing.T) {
+	forModes(t, func(t *testing.T, tr []string) {
+		io, url, rec := newTestServer(t, socketio.Config{
+			ConnectionStateRecovery: &socketio.RecoveryConfig{MaxDisconnectionDuration: time.Minute},
+		})
+		p := driver(t, url)
+		p.Send(map[string]any{"cmd": "connect", "c": "a", "transports": tr})
+		ev := p.ExpectEv("connect", "a")
+		id, pid := ev.Str("id"), ev.Str("pid")
+		if pid == "" {
+			t.Fatalf("no pid in %v", ev)
+		}
+		p.Send(map[string]any{"cmd": "emit", "c": "a", "event": "join", "args": []any{"r1"}, "ack": true, "seq": 1})
+		ackOf(t, p, "a", 1)
+		_ = io.To("r1").Emit("tick", 1)
+		args := eventOf(t, p, "a", "tick")["args"].([]any)
+		offset, _ := args[len(args)-1].(string)
+		p.Send(map[string]any{"cmd": "cut", "c": "a"})
+		rec.reason(t, id) // the session is stored before the disconnect handlers run
+
+		p.Send(map[string]any{"cmd": "connect", "c": "b", "transports": tr, "auth": map[string]any{"pid": pid, "offset": "not-an-offset"}})
+		if got := p.ExpectEv("connect", "b").Str("id"); got == id {
+			t.Fatal("recovered with an unknown offset")
+		}
+		p.Send(map[string]any{"cmd": "connect", "c": "c", "transports": tr, "auth": map[string]any{"pid": pid, "offset": offset}})
+		if got := p.ExpectEv("connect", "c").Str("id"); got != id {
+			t.Fatalf("socket id %q after a recovery with the known offset, want %q", got, id)
+		}
+		s := io.Sockets().Socket(id)
+		if s == nil || !s.Recovered() || !slices.Contains(s.Rooms(), "r1") {
+			t.Fatal("the server socket was not recovered with its rooms")
+		}
+	})
+}

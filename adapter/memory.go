@@ -489,9 +489,13 @@ func (m *Memory) PersistSession(_ context.Context, s *Session) error {
 	return nil
 }
 
-// RestoreSession returns (and forgets) the session of pid with the events
-// broadcast to its rooms after offset, or nil when the session expired, is
-// unknown, or offset is no longer kept.
+// RestoreSession returns the session of pid with the events broadcast to
+// its rooms after offset, or nil when the session expired, is unknown, or
+// offset is not (or no longer) kept. As in Node, a session asked for with
+// an unknown offset is kept (a later request with a known offset may still
+// restore it) and an expired one is dropped. Unlike Node, a restored
+// session is forgotten, so that it cannot be restored twice (two sockets
+// with one id).
 func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session, error) {
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
@@ -499,8 +503,8 @@ func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session
 	if !ok {
 		return nil, nil
 	}
-	delete(m.sessions, pid)
 	if time.Now().After(ms.expires) {
+		delete(m.sessions, pid)
 		return nil, nil
 	}
 	idx := -1
@@ -513,6 +517,7 @@ func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session
 	if idx < 0 {
 		return nil, nil
 	}
+	delete(m.sessions, pid)
 	s := *ms.s
 	s.MissedPackets = nil
 	in := memberOf(s.Rooms)
