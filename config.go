@@ -82,6 +82,13 @@ type RecoveryConfig struct {
 	// middlewares again. Default false: they are skipped, as with Node's
 	// skipMiddlewares: true (its default).
 	RunMiddlewares bool
+	// MaxStoredBytes bounds, per namespace, the bytes of the broadcast
+	// packets the in-memory adapter keeps for recovery; past it the oldest
+	// are dropped first, and a client whose last offset was dropped gets a
+	// fresh session. Default 64 MiB (adapter.DefaultMaxRecoveryBytes). What
+	// is kept is also pruned on a timer, at most MaxDisconnectionDuration/2
+	// (and at most 60 s) after its window.
+	MaxStoredBytes int
 }
 
 // DefaultMaxDisconnectionDuration is RecoveryConfig's default.

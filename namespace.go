@@ -270,6 +270,15 @@ func (v nspView) OnServerSideEmit(args []json.RawMessage, ack func(json.RawMessa
 
 func (v nspView) RecoveryDuration() time.Duration { return v.n.srv.recoveryDuration() }
 
+var _ adapter.RecoveryLimits = nspView{}
+
+func (v nspView) RecoveryMaxBytes() int {
+	if r := v.n.srv.cfg.ConnectionStateRecovery; r != nil {
+		return r.MaxStoredBytes
+	}
+	return 0
+}
+
 // ErrNoRoomEvents is returned by OnRoomEvents when the namespace's adapter
 // does not report room changes.
 var ErrNoRoomEvents = errors.New("socketio: the adapter does not report room events")

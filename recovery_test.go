@@ -1,7 +1,9 @@
 package socketio_test
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +127,53 @@ func TestInteropRecoveryUnknownOffsetKeepsSession(t *testing.T) {
 			t.Fatal("the server socket was not recovered with its rooms")
 		}
 	})
+}
+
+// RecoveryConfig.MaxStoredBytes reaches the adapter: a client whose offset
+// was pushed out by newer packets gets a fresh session, while the default
+// bound keeps it.
+func TestRecoveryMaxStoredBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		max       int
+		recovered bool
+	}{
+		{"default bound", 0, true},
+		{"small bound", 20_000, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			io, url, rec := newTestServer(t, socketio.Config{ConnectionStateRecovery: &socketio.RecoveryConfig{MaxStoredBytes: tc.max}})
+			c, _, err := testutil.DialWS(t, url, "/socket.io/?EIO=4&transport=websocket", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Next() // open
+			c.Send("40")
+			var reply struct{ SID, PID string }
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(c.Next().Data, "40")), &reply); err != nil || reply.PID == "" {
+				t.Fatalf("connect reply: %+v %v", reply, err)
+			}
+			_ = io.Emit("tick", 0)
+			var args []any
+			_ = json.Unmarshal([]byte(strings.TrimPrefix(c.Next().Data, "42")), &args)
+			offset, _ := args[len(args)-1].(string)
+			_ = c.Conn.NetConn().Close()
+			rec.reason(t, reply.SID)
+			for i := range 100 {
+				_ = io.Emit("tick", i, strings.Repeat("x", 1000))
+			}
+			c2, _ := rawSocket(t, url, "")
+			auth, _ := json.Marshal(map[string]string{"pid": reply.PID, "offset": offset})
+			c2.Send("40" + string(auth))
+			m := c2.Next()
+			for strings.HasPrefix(m.Data, "42") { // missed events come before the reply
+				m = c2.Next()
+			}
+			var again struct{ SID string }
+			_ = json.Unmarshal([]byte(strings.TrimPrefix(m.Data, "40")), &again)
+			if got := again.SID == reply.SID; got != tc.recovered {
+				t.Fatalf("recovered %v, want %v", got, tc.recovered)
+			}
+		})
+	}
 }

@@ -25,12 +25,16 @@ type Memory struct {
 	ev    atomic.Pointer[RoomEvents]
 
 	// connection state recovery (Node's SessionAwareAdapter)
-	sessMu     sync.Mutex
-	sessions   map[string]memSession // by pid
-	packets    []storedPacket        // oldest first
-	lastPrune  time.Time
-	offsetBase uint64
-	offsetSeq  atomic.Uint64
+	sessMu      sync.Mutex
+	sessions    map[string]memSession // by pid
+	packets     []storedPacket        // oldest first
+	storedBytes int                   // of packets
+	maxBytes    int
+	lastPrune   time.Time
+	pruneTimer  *time.Timer // armed while something is stored
+	closed      bool
+	offsetBase  uint64
+	offsetSeq   atomic.Uint64
 }
 
 type storedPacket struct {
@@ -38,6 +42,20 @@ type storedPacket struct {
 	opts      BroadcastOptions
 	packet    *parser.Packet
 	emittedAt time.Time
+	size      int
+}
+
+// DefaultMaxRecoveryBytes is how many bytes of broadcast packets the
+// in-memory adapter keeps for connection state recovery when the
+// namespace sets no bound (see RecoveryLimits).
+const DefaultMaxRecoveryBytes = 64 << 20
+
+// RecoveryLimits is an optional interface of a Namespace: the bound, in
+// bytes, of the packets an adapter keeps in memory for connection state
+// recovery (0: DefaultMaxRecoveryBytes). The Socket.IO server's namespaces
+// implement it with RecoveryConfig.MaxStoredBytes.
+type RecoveryLimits interface {
+	RecoveryMaxBytes() int
 }
 
 type memSession struct {
@@ -47,14 +65,29 @@ type memSession struct {
 
 // NewMemory returns an in-memory adapter for nsp. It has the Factory
 // signature.
+//
+// With connection state recovery on, it keeps the sessions of
+// disconnected sockets and the packets broadcast meanwhile for the
+// namespace's RecoveryDuration. They are pruned when something new is
+// stored and on a timer (every half of RecoveryDuration, between 1 s and
+// 60 s: Node prunes every 60 s), so nothing outlives its window by more
+// than that with no traffic. The packets are also bounded in bytes
+// (RecoveryLimits, default DefaultMaxRecoveryBytes): past the bound the
+// oldest are dropped first (the newest is always kept), and a client whose
+// offset was dropped gets a fresh session. Close stops the timer.
 func NewMemory(nsp Namespace) (Adapter, error) {
-	return &Memory{
+	m := &Memory{
 		nsp:        nsp,
 		rooms:      make(map[Room]map[SocketID]struct{}),
 		sids:       make(map[SocketID]*roomSet),
 		sessions:   make(map[string]memSession),
+		maxBytes:   DefaultMaxRecoveryBytes,
 		offsetBase: uint64(time.Now().UnixNano()),
-	}, nil
+	}
+	if l, ok := nsp.(RecoveryLimits); ok && l.RecoveryMaxBytes() > 0 {
+		m.maxBytes = l.RecoveryMaxBytes()
+	}
+	return m, nil
 }
 
 var _ Adapter = (*Memory)(nil)
@@ -483,9 +516,13 @@ func (m *Memory) PersistSession(_ context.Context, s *Session) error {
 	}
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
+	if m.closed {
+		return nil
+	}
 	now := time.Now()
 	m.pruneLocked(now, d)
 	m.sessions[s.PID] = memSession{s: s, expires: now.Add(d)}
+	m.armPruneLocked(d)
 	return nil
 }
 
@@ -575,8 +612,21 @@ func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration)
 		return
 	}
 	p.Data = data
+	size := 64 + len(offset) + len(p.Data) // 64: the entry itself, roughly
+	for _, a := range p.Attachments {
+		size += len(a)
+	}
+	for _, r := range opts.Rooms {
+		size += len(r)
+	}
+	for _, r := range opts.Except {
+		size += len(r)
+	}
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
+	if m.closed {
+		return
+	}
 	now := time.Now()
 	m.pruneLocked(now, d)
 	m.packets = append(m.packets, storedPacket{
@@ -584,19 +634,39 @@ func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration)
 		opts:      BroadcastOptions{Rooms: slices.Clone(opts.Rooms), Except: slices.Clone(opts.Except)},
 		packet:    p,
 		emittedAt: now,
+		size:      size,
 	})
+	m.storedBytes += size
+	n := 0
+	for m.storedBytes > m.maxBytes && n < len(m.packets)-1 {
+		m.storedBytes -= m.packets[n].size
+		n++
+	}
+	m.dropPacketsLocked(n)
+	m.armPruneLocked(d)
 }
 
-// pruneLocked drops packets and sessions older than d.
+// dropPacketsLocked forgets the n oldest packets.
+func (m *Memory) dropPacketsLocked(n int) {
+	if n == 0 {
+		return
+	}
+	clear(m.packets[:n]) // let the packets go
+	m.packets = m.packets[n:]
+	if len(m.packets) == 0 {
+		m.packets, m.storedBytes = nil, 0
+	}
+}
+
+// pruneLocked drops packets older than d, and expired sessions (at most
+// once a second, as that walks every session).
 func (m *Memory) pruneLocked(now time.Time, d time.Duration) {
 	n := 0
 	for n < len(m.packets) && now.Sub(m.packets[n].emittedAt) > d {
-		m.packets[n] = storedPacket{}
+		m.storedBytes -= m.packets[n].size
 		n++
 	}
-	if n > 0 {
-		m.packets = m.packets[n:]
-	}
+	m.dropPacketsLocked(n)
 	if now.Sub(m.lastPrune) > time.Second {
 		m.lastPrune = now
 		for pid, ms := range m.sessions {
@@ -607,5 +677,44 @@ func (m *Memory) pruneLocked(now time.Time, d time.Duration) {
 	}
 }
 
-// Close releases nothing: the in-memory adapter holds no resources.
-func (m *Memory) Close() error { return nil }
+// pruneInterval is the period of the prune timer for a recovery window d.
+func pruneInterval(d time.Duration) time.Duration {
+	return min(max(d/2, time.Second), time.Minute)
+}
+
+// armPruneLocked starts the prune timer unless it runs already. It runs
+// only while something is stored, so an idle adapter has none.
+func (m *Memory) armPruneLocked(d time.Duration) {
+	if m.pruneTimer != nil || m.closed {
+		return
+	}
+	m.pruneTimer = time.AfterFunc(pruneInterval(d), func() { m.pruneTick(d) })
+}
+
+func (m *Memory) pruneTick(d time.Duration) {
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	m.pruneTimer = nil
+	if m.closed {
+		return
+	}
+	m.lastPrune = time.Time{} // sessions too
+	m.pruneLocked(time.Now(), d)
+	if len(m.packets) > 0 || len(m.sessions) > 0 {
+		m.armPruneLocked(d)
+	}
+}
+
+// Close stops the prune timer and forgets what was kept for recovery.
+func (m *Memory) Close() error {
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	m.closed = true
+	if m.pruneTimer != nil {
+		m.pruneTimer.Stop()
+		m.pruneTimer = nil
+	}
+	m.dropPacketsLocked(len(m.packets))
+	clear(m.sessions)
+	return nil
+}
