@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -270,6 +269,10 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
 	}()
 	q := r.URL.Query()
 	isWS := ws.IsUpgradeRequest(r)
+	if !s.allowedHost(r) {
+		s.refuseAny(w, r, isWS, codeForbidden, "host "+strconv.Quote(r.Host)+" not allowed")
+		return
+	}
 	origin := r.Header.Get("Origin")
 	originValid := origin == "" || validHeaderValue(origin)
 	allowedOrigin, originOK := s.checkOrigin(r, origin)
@@ -774,13 +777,4 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
-}
-
-// sameOrigin reports whether origin names the host the request was sent to.
-func sameOrigin(r *http.Request, origin string) bool {
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	return strings.EqualFold(u.Host, r.Host)
 }
