@@ -24,9 +24,19 @@ type client struct {
 	closed       bool
 	failed       bool // a protocol violation: what follows is ignored
 	connectTimer *time.Timer
+
+	// A packet waiting for its binary attachments.
+	partial      bool        // one is in assembly (the engine's reader only)
+	partialBytes int         // its bytes (the engine's reader only)
+	partialTimer *time.Timer // under mu
+	partialSeq   uint64      // under mu: changes when a packet ends, so a late timer knows
 }
 
-var errInvalidState = errors.New("socketio: packet for a namespace in the wrong state")
+var (
+	errInvalidState        = errors.New("socketio: packet for a namespace in the wrong state")
+	errBinaryPacketTooBig  = fmt.Errorf("%w: binary packet over MaxBinaryPacketBytes", parser.ErrInvalidPacket)
+	errBinaryPacketTimeout = fmt.Errorf("%w: binary attachments not received within BinaryPacketTimeout", parser.ErrInvalidPacket)
+)
 
 func (s *Server) onEngineConn(conn *engineio.Conn) {
 	cl := &client{
@@ -64,12 +74,71 @@ func (cl *client) onMessage(data []byte, binary bool) {
 		data = validUTF8(data)
 	}
 	p, err := cl.dec.Add(data, binary)
+	if p != nil || err != nil {
+		cl.endPartial()
+	} else if !cl.growPartial(len(data)) {
+		return
+	}
 	if err != nil {
 		cl.fail(err)
 		return
 	}
 	if p != nil {
 		cl.onPacket(p)
+	}
+}
+
+// growPartial accounts for a message of n bytes that went into a packet
+// still waiting for attachments: past MaxBinaryPacketBytes the connection
+// fails, and the first one starts the BinaryPacketTimeout clock.
+func (cl *client) growPartial(n int) bool {
+	cfg := &cl.srv.cfg
+	cl.partialBytes += n
+	if cl.partialBytes > cfg.MaxBinaryPacketBytes {
+		cl.dec.Reset() // let the attachments go now
+		cl.partial = true
+		cl.endPartial()
+		cl.fail(errBinaryPacketTooBig)
+		return false
+	}
+	if cl.partial {
+		return true
+	}
+	cl.partial = true
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if !cl.closed {
+		seq := cl.partialSeq
+		cl.partialTimer = time.AfterFunc(cfg.BinaryPacketTimeout, func() {
+			cl.srv.track.Run(func() {
+				cl.mu.Lock()
+				late := cl.partialSeq != seq || cl.closed || cl.failed
+				cl.mu.Unlock()
+				if !late {
+					cl.fail(errBinaryPacketTimeout)
+				}
+			})
+		})
+	}
+	return true
+}
+
+// endPartial forgets the packet in assembly: it is complete, or failed.
+func (cl *client) endPartial() {
+	if !cl.partial {
+		return
+	}
+	cl.partial, cl.partialBytes = false, 0
+	cl.mu.Lock()
+	cl.stopPartialLocked()
+	cl.mu.Unlock()
+}
+
+func (cl *client) stopPartialLocked() {
+	if cl.partialTimer != nil {
+		cl.partialTimer.Stop()
+		cl.partialTimer = nil
+		cl.partialSeq++ // a timer that fires now is late
 	}
 }
 
@@ -197,6 +266,7 @@ func (cl *client) remove(s *Socket) {
 func (cl *client) onClose(reason string, _ error) {
 	cl.mu.Lock()
 	cl.closed = true
+	cl.stopPartialLocked()
 	socks := cl.socketList()
 	cl.mu.Unlock()
 	cl.connectTimer.Stop()

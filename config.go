@@ -69,6 +69,19 @@ type Config struct {
 	// no single event. Default 8 MiB (DefaultMaxPendingBytes).
 	MaxPendingBytes int
 
+	// MaxBinaryPacketBytes bounds the bytes a packet with binary
+	// attachments (its text part and the attachments received so far) may
+	// hold while it waits for the rest of its attachments. A client over it
+	// is disconnected with "parse error". Default Engine.MaxPayload (its
+	// default: 1,000,000 bytes), so that one packet in assembly holds no
+	// more than one message could.
+	MaxBinaryPacketBytes int
+
+	// BinaryPacketTimeout bounds how long a packet may wait for its binary
+	// attachments, from its text part on. A client that has not sent them
+	// all by then is disconnected with "parse error". Default 60s.
+	BinaryPacketTimeout time.Duration
+
 	// Logger receives diagnostics. Default: none.
 	Logger *slog.Logger
 }
@@ -100,6 +113,8 @@ const (
 	DefaultConnectTimeout   = 45 * time.Second
 	DefaultMaxPendingEvents = 1024
 	DefaultMaxPendingBytes  = 8 << 20
+	// DefaultBinaryPacketTimeout is Config.BinaryPacketTimeout's default.
+	DefaultBinaryPacketTimeout = 60 * time.Second
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -123,6 +138,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPendingBytes <= 0 {
 		c.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	if c.MaxBinaryPacketBytes <= 0 {
+		c.MaxBinaryPacketBytes = c.Engine.MaxPayload
+		if c.MaxBinaryPacketBytes <= 0 {
+			c.MaxBinaryPacketBytes = engineio.DefaultMaxPayload
+		}
+	}
+	if c.BinaryPacketTimeout <= 0 {
+		c.BinaryPacketTimeout = DefaultBinaryPacketTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
