@@ -242,6 +242,7 @@ func (cl *client) connect(p *parser.Packet) {
 	}
 	cl.sockets[p.Namespace] = s
 	cl.mu.Unlock()
+	cl.srv.addSocket(s)
 	s.enqueue(func() { nsp.connect(s) })
 }
 

@@ -40,7 +40,15 @@
 //     volatile emits are dropped instead when the transport is busy; one
 //     slow socket never holds up a broadcast to the others.
 //   - Shutdown and Close return after every goroutine the server started
-//     has returned.
+//     has returned, with one exception: a handler cannot be stopped from
+//     the outside, so one that never returns would hold them for ever.
+//     Shutdown(ctx) stops waiting when ctx ends and returns a
+//     *StuckHandlersError naming the handlers still running (event, socket
+//     id, namespace); a Close after it, or during it, returns at once
+//     without waiting for them. A closed connection takes its sockets out
+//     of their namespace's list and their rooms at once, whatever their
+//     handlers do; their disconnecting and disconnect handlers run
+//     afterwards, in order, on the socket's goroutine.
 //
 // # Disconnect reasons
 //

@@ -43,6 +43,7 @@ func TestMaxPendingBytes(t *testing.T) {
 				s.On("data", func(*socketio.Event) { _ = s.Emit("got") })
 			})
 			c, id := rawSocket(t, url, "/")
+			sock := io.Sockets().Socket(id)
 			if tc.block {
 				c.Send(`42["block"]`)
 			}
@@ -57,7 +58,7 @@ func TestMaxPendingBytes(t *testing.T) {
 			}
 			if tc.closed {
 				c.WaitClosed()
-				if r, _ := io.Sockets().Socket(id).Conn().CloseReason(); r != engineio.ReasonTransportError {
+				if r, _ := sock.Conn().CloseReason(); r != engineio.ReasonTransportError {
 					t.Fatalf("close reason %q, want %q", r, engineio.ReasonTransportError)
 				}
 				return

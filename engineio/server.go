@@ -199,14 +199,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close closes every session at once (reason "server shutting down") and
-// waits for the server's goroutines to return.
+// waits for the server's goroutines to return. After Shutdown, or during
+// it, it closes at once the sessions still open and returns
+// ErrServerClosed.
 func (s *Server) Close() error {
-	if _, err := s.stopAccepting(); err != nil {
-		return err
-	}
+	_, err := s.stopAccepting()
 	s.closeAll(ReasonServerShutdown)
 	s.track.Wait()
-	return nil
+	return err
 }
 
 func (s *Server) stopAccepting() ([]*Conn, error) {
