@@ -50,6 +50,23 @@
 //     handlers do; their disconnecting and disconnect handlers run
 //     afterwards, in order, on the socket's goroutine.
 //
+// # Limits
+//
+// Every resource a client can make the server hold is bounded, with a
+// stated policy (defaults in parentheses): events waiting for a socket's
+// handlers, Config.MaxPendingEvents (1024) and Config.MaxPendingBytes
+// (8 MiB), then "transport error"; a binary packet in assembly,
+// Config.MaxBinaryPacketBytes (Engine.MaxPayload) and
+// Config.BinaryPacketTimeout (60 s), then "parse error"; attachments per
+// packet, parser.JSONParser.MaxAttachments (10), then "parse error"; a
+// connection without a namespace, Config.ConnectTimeout (45 s); the send
+// queue of a connection, engineio.Config.MaxBufferedBytes (8 MiB), then
+// "transport error"; recovery storage, RecoveryConfig.MaxDisconnectionDuration
+// (2 min, pruned on a timer too) and RecoveryConfig.MaxStoredBytes
+// (64 MiB, oldest dropped first). Incoming text that is not valid UTF-8 is
+// made valid (U+FFFD) where it arrives. docs/limits.md has the table, and
+// docs/engineio.md the engine's limits.
+//
 // # Disconnect reasons
 //
 // OnDisconnect handlers receive Node's reasons: "server namespace
