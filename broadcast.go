@@ -76,6 +76,8 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 
 // ErrAckTimeout is returned by BroadcastOperator.EmitWithAck when not every
 // recipient answered in time; the answers received are returned with it.
+// The error wraps the context's error too, so errors.Is(err,
+// context.DeadlineExceeded) (or context.Canceled) also holds.
 var ErrAckTimeout = errors.New("socketio: operation has timed out")
 
 // EmitWithAck sends the event to the selected sockets and gathers one
@@ -141,7 +143,7 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		mu.Lock()
 		defer mu.Unlock()
 		finished = true
-		return slices.Clone(responses), fmt.Errorf("%w: %d of %d answers (%v)", ErrAckTimeout, len(responses), expected, ctx.Err())
+		return slices.Clone(responses), fmt.Errorf("%w: %d of %d answers (%w)", ErrAckTimeout, len(responses), expected, ctx.Err())
 	}
 }
 

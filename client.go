@@ -24,9 +24,19 @@ type client struct {
 	closed       bool
 	failed       bool // a protocol violation: what follows is ignored
 	connectTimer *time.Timer
+
+	// A packet waiting for its binary attachments.
+	partial      bool        // one is in assembly (the engine's reader only)
+	partialBytes int         // its bytes (the engine's reader only)
+	partialTimer *time.Timer // under mu
+	partialSeq   uint64      // under mu: changes when a packet ends, so a late timer knows
 }
 
-var errInvalidState = errors.New("socketio: packet for a namespace in the wrong state")
+var (
+	errInvalidState        = errors.New("socketio: packet for a namespace in the wrong state")
+	errBinaryPacketTooBig  = fmt.Errorf("%w: binary packet over MaxBinaryPacketBytes", parser.ErrInvalidPacket)
+	errBinaryPacketTimeout = fmt.Errorf("%w: binary attachments not received within BinaryPacketTimeout", parser.ErrInvalidPacket)
+)
 
 func (s *Server) onEngineConn(conn *engineio.Conn) {
 	cl := &client{
@@ -60,13 +70,77 @@ func (cl *client) onMessage(data []byte, binary bool) {
 	if failed {
 		return
 	}
+	if !binary {
+		// Text is made valid UTF-8 once, here, for both transports (Node
+		// decodes it with replacement characters too).
+		data = validUTF8(data)
+	}
 	p, err := cl.dec.Add(data, binary)
+	if p != nil || err != nil {
+		cl.endPartial()
+	} else if !cl.growPartial(len(data)) {
+		return
+	}
 	if err != nil {
 		cl.fail(err)
 		return
 	}
 	if p != nil {
 		cl.onPacket(p)
+	}
+}
+
+// growPartial accounts for a message of n bytes that went into a packet
+// still waiting for attachments: past MaxBinaryPacketBytes the connection
+// fails, and the first one starts the BinaryPacketTimeout clock.
+func (cl *client) growPartial(n int) bool {
+	cfg := &cl.srv.cfg
+	cl.partialBytes += n
+	if cl.partialBytes > cfg.MaxBinaryPacketBytes {
+		cl.dec.Reset() // let the attachments go now
+		cl.partial = true
+		cl.endPartial()
+		cl.fail(errBinaryPacketTooBig)
+		return false
+	}
+	if cl.partial {
+		return true
+	}
+	cl.partial = true
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if !cl.closed {
+		seq := cl.partialSeq
+		cl.partialTimer = time.AfterFunc(cfg.BinaryPacketTimeout, func() {
+			cl.srv.track.Run(func() {
+				cl.mu.Lock()
+				late := cl.partialSeq != seq || cl.closed || cl.failed
+				cl.mu.Unlock()
+				if !late {
+					cl.fail(errBinaryPacketTimeout)
+				}
+			})
+		})
+	}
+	return true
+}
+
+// endPartial forgets the packet in assembly: it is complete, or failed.
+func (cl *client) endPartial() {
+	if !cl.partial {
+		return
+	}
+	cl.partial, cl.partialBytes = false, 0
+	cl.mu.Lock()
+	cl.stopPartialLocked()
+	cl.mu.Unlock()
+}
+
+func (cl *client) stopPartialLocked() {
+	if cl.partialTimer != nil {
+		cl.partialTimer.Stop()
+		cl.partialTimer = nil
+		cl.partialSeq++ // a timer that fires now is late
 	}
 }
 
@@ -170,6 +244,7 @@ func (cl *client) connect(p *parser.Packet) {
 	}
 	cl.sockets[p.Namespace] = s
 	cl.mu.Unlock()
+	cl.srv.addSocket(s)
 	s.enqueue(func() { nsp.connect(s) })
 }
 
@@ -198,6 +273,7 @@ func (cl *client) remove(s *Socket) {
 func (cl *client) onClose(reason string, _ error) {
 	cl.mu.Lock()
 	cl.closed = true
+	cl.stopPartialLocked()
 	socks := cl.socketList()
 	t := cl.connectTimer
 	cl.connectTimer = nil

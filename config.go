@@ -61,6 +61,27 @@ type Config struct {
 	// disconnected with "transport error" once it is reached. Default 1024.
 	MaxPendingEvents int
 
+	// MaxPendingBytes bounds the bytes (JSON data and binary attachments)
+	// of one socket's incoming events that wait for its handlers or are
+	// being handled. A client over it is disconnected with "transport
+	// error", as with MaxPendingEvents; an event that finds nothing else
+	// pending is always taken, so a bound below Engine.MaxPayload refuses
+	// no single event. Default 8 MiB (DefaultMaxPendingBytes).
+	MaxPendingBytes int
+
+	// MaxBinaryPacketBytes bounds the bytes a packet with binary
+	// attachments (its text part and the attachments received so far) may
+	// hold while it waits for the rest of its attachments. A client over it
+	// is disconnected with "parse error". Default Engine.MaxPayload (its
+	// default: 1,000,000 bytes), so that one packet in assembly holds no
+	// more than one message could.
+	MaxBinaryPacketBytes int
+
+	// BinaryPacketTimeout bounds how long a packet may wait for its binary
+	// attachments, from its text part on. A client that has not sent them
+	// all by then is disconnected with "parse error". Default 60s.
+	BinaryPacketTimeout time.Duration
+
 	// Logger receives diagnostics. Default: none.
 	Logger *slog.Logger
 }
@@ -74,6 +95,13 @@ type RecoveryConfig struct {
 	// middlewares again. Default false: they are skipped, as with Node's
 	// skipMiddlewares: true (its default).
 	RunMiddlewares bool
+	// MaxStoredBytes bounds, per namespace, the bytes of the broadcast
+	// packets the in-memory adapter keeps for recovery; past it the oldest
+	// are dropped first, and a client whose last offset was dropped gets a
+	// fresh session. Default 64 MiB (adapter.DefaultMaxRecoveryBytes). What
+	// is kept is also pruned on a timer, at most MaxDisconnectionDuration/2
+	// (and at most 60 s) after its window.
+	MaxStoredBytes int
 }
 
 // DefaultMaxDisconnectionDuration is RecoveryConfig's default.
@@ -84,6 +112,9 @@ const (
 	DefaultPath             = "/socket.io/"
 	DefaultConnectTimeout   = 45 * time.Second
 	DefaultMaxPendingEvents = 1024
+	DefaultMaxPendingBytes  = 8 << 20
+	// DefaultBinaryPacketTimeout is Config.BinaryPacketTimeout's default.
+	DefaultBinaryPacketTimeout = 60 * time.Second
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -104,6 +135,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPendingEvents <= 0 {
 		c.MaxPendingEvents = DefaultMaxPendingEvents
+	}
+	if c.MaxPendingBytes <= 0 {
+		c.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	if c.MaxBinaryPacketBytes <= 0 {
+		c.MaxBinaryPacketBytes = c.Engine.MaxPayload
+		if c.MaxBinaryPacketBytes <= 0 {
+			c.MaxBinaryPacketBytes = engineio.DefaultMaxPayload
+		}
+	}
+	if c.BinaryPacketTimeout <= 0 {
+		c.BinaryPacketTimeout = DefaultBinaryPacketTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -35,12 +35,37 @@
 //   - Emits never block: packets are queued on the connection. Every queue
 //     is bounded: a connection whose send queue passes
 //     engineio.Config.MaxBufferedBytes, or a socket with more than
-//     Config.MaxPendingEvents events waiting for its handlers, is closed
-//     with "transport error"; volatile emits are dropped instead when the
-//     transport is busy; one slow socket never holds up a broadcast to the
-//     others.
+//     Config.MaxPendingEvents events or Config.MaxPendingBytes bytes of
+//     events waiting for its handlers, is closed with "transport error";
+//     volatile emits are dropped instead when the transport is busy; one
+//     slow socket never holds up a broadcast to the others.
 //   - Shutdown and Close return after every goroutine the server started
-//     has returned.
+//     has returned, with one exception: a handler cannot be stopped from
+//     the outside, so one that never returns would hold them for ever.
+//     Shutdown(ctx) stops waiting when ctx ends and returns a
+//     *StuckHandlersError naming the handlers still running (event, socket
+//     id, namespace); a Close after it, or during it, returns at once
+//     without waiting for them. A closed connection takes its sockets out
+//     of their namespace's list and their rooms at once, whatever their
+//     handlers do; their disconnecting and disconnect handlers run
+//     afterwards, in order, on the socket's goroutine.
+//
+// # Limits
+//
+// Every resource a client can make the server hold is bounded, with a
+// stated policy (defaults in parentheses): events waiting for a socket's
+// handlers, Config.MaxPendingEvents (1024) and Config.MaxPendingBytes
+// (8 MiB), then "transport error"; a binary packet in assembly,
+// Config.MaxBinaryPacketBytes (Engine.MaxPayload) and
+// Config.BinaryPacketTimeout (60 s), then "parse error"; attachments per
+// packet, parser.JSONParser.MaxAttachments (10), then "parse error"; a
+// connection without a namespace, Config.ConnectTimeout (45 s); the send
+// queue of a connection, engineio.Config.MaxBufferedBytes (8 MiB), then
+// "transport error"; recovery storage, RecoveryConfig.MaxDisconnectionDuration
+// (2 min, pruned on a timer too) and RecoveryConfig.MaxStoredBytes
+// (64 MiB, oldest dropped first). Incoming text that is not valid UTF-8 is
+// made valid (U+FFFD) where it arrives. docs/limits.md has the table, and
+// docs/engineio.md the engine's limits.
 //
 // # Disconnect reasons
 //

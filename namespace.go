@@ -151,7 +151,9 @@ func (n *Namespace) DisconnectSockets(close bool) { _ = n.operator().DisconnectS
 func (n *Namespace) connect(s *Socket) {
 	rooms := s.restoredRooms
 	if !s.recovered || n.srv.cfg.ConnectionStateRecovery.RunMiddlewares {
+		s.setTask("middleware", "")
 		if !n.runMiddlewares(s) {
+			n.srv.forgetSocket(s)
 			return
 		}
 	}
@@ -179,6 +181,7 @@ func (n *Namespace) connect(s *Socket) {
 		PID string `json:"pid,omitempty"`
 	}{s.id, s.pid})
 	_ = s.client.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
+	s.setTask("connection handler", "")
 	for _, fn := range handlers {
 		if !s.safeCall(func() { fn(s) }) {
 			return
@@ -269,6 +272,15 @@ func (v nspView) OnServerSideEmit(args []json.RawMessage, ack func(json.RawMessa
 }
 
 func (v nspView) RecoveryDuration() time.Duration { return v.n.srv.recoveryDuration() }
+
+var _ adapter.RecoveryLimits = nspView{}
+
+func (v nspView) RecoveryMaxBytes() int {
+	if r := v.n.srv.cfg.ConnectionStateRecovery; r != nil {
+		return r.MaxStoredBytes
+	}
+	return 0
+}
 
 // ErrNoRoomEvents is returned by OnRoomEvents when the namespace's adapter
 // does not report room changes.

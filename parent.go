@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"sync"
 )
@@ -72,7 +73,7 @@ func (s *Server) namespaceFor(name string, auth map[string]any) *Namespace {
 func (p *ParentNamespace) safeMatch(name string, auth map[string]any) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			p.srv.cfg.Logger.Error("socket.io: namespace matcher panicked", "nsp", name, "panic", v)
+			p.srv.cfg.Logger.Error("socket.io: namespace matcher panicked", "nsp", name, "panic", v, "stack", string(debug.Stack()))
 			ok = false
 		}
 	}()
@@ -103,7 +104,7 @@ func (p *ParentNamespace) child(name string) *Namespace {
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
-					s.cfg.Logger.Error("socket.io: new namespace handler panicked", "nsp", name, "panic", v)
+					s.cfg.Logger.Error("socket.io: new namespace handler panicked", "nsp", name, "panic", v, "stack", string(debug.Stack()))
 				}
 			}()
 			fn(n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/gosio/socketio/adapter"
@@ -227,7 +228,8 @@ func (n *Namespace) dispatchServerSideEmit(args []json.RawMessage, ack func(json
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
-					n.srv.cfg.Logger.Error("socket.io: server-side event handler panicked", "event", name, "panic", v)
+					n.srv.cfg.Logger.Error("socket.io: server-side event handler panicked", "event", name, "panic", v,
+						"stack", string(debug.Stack()))
 				}
 			}()
 			fn(ev)

@@ -1,9 +1,13 @@
 package socketio
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +31,16 @@ type Server struct {
 
 	clientFiles *clientFiles
 
-	closeOnce sync.Once
+	// Every socket from its CONNECT until its goroutine has run its last
+	// handler, for Shutdown's report of stuck handlers.
+	liveMu sync.Mutex
+	live   map[*Socket]struct{}
+
+	closeMu      sync.Mutex
+	closing      bool          // Shutdown or Close has begun
+	gaveUp       chan struct{} // closed by a Close that stops waiting for handlers
+	giveUpOnce   sync.Once
+	adaptersOnce sync.Once
 }
 
 // NewServer returns a Server configured by cfg.
@@ -40,7 +53,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: c, engine: eng, nsps: make(map[string]*Namespace)}
+	s := &Server{cfg: c, engine: eng, nsps: make(map[string]*Namespace), live: make(map[*Socket]struct{}), gaveUp: make(chan struct{})}
 	if c.ClientFiles != nil {
 		s.clientFiles = &clientFiles{fsys: c.ClientFiles}
 	}
@@ -144,51 +157,175 @@ func (s *Server) DisconnectSockets(close bool) { s.main.DisconnectSockets(close)
 // ErrServerClosed is returned by Shutdown and Close when called again.
 var ErrServerClosed = errors.New("socketio: server closed")
 
+// StuckHandler describes a socket handler that was still running when
+// Shutdown gave up waiting, or when Close stopped waiting.
+type StuckHandler struct {
+	Namespace string
+	SocketID  string
+	// Handler is what runs: "event", "connection handler", "middleware",
+	// "disconnecting handler", "disconnect handler", "error handler" or
+	// "outgoing listener".
+	Handler string
+	// Event is the event's name, for an event handler.
+	Event string
+	// Running is how long it had been running.
+	Running time.Duration
+}
+
+func (h StuckHandler) String() string {
+	what := h.Handler
+	if h.Event != "" {
+		what += " " + strconv.Quote(h.Event)
+	}
+	return fmt.Sprintf("%s of socket %s in %s (running for %v)", what, h.SocketID, h.Namespace, h.Running.Round(time.Millisecond))
+}
+
+// StuckHandlersError is returned by Shutdown when its context ends while
+// socket handlers still run (it wraps ctx.Err(), so errors.Is(err,
+// context.DeadlineExceeded) holds), and by Close when it stops waiting for
+// them (it wraps ErrServerClosed). A goroutine cannot be stopped from the
+// outside: those handlers go on until they return.
+type StuckHandlersError struct {
+	Handlers []StuckHandler
+	Err      error
+}
+
+func (e *StuckHandlersError) Error() string {
+	var b strings.Builder
+	if errors.Is(e.Err, ErrServerClosed) {
+		fmt.Fprintf(&b, "socketio: server closed without waiting for %d socket handler(s) still running "+
+			"(a goroutine cannot be stopped: they go on until they return):", len(e.Handlers))
+	} else {
+		fmt.Fprintf(&b, "socketio: shutdown: %v with %d socket handler(s) still running:", e.Err, len(e.Handlers))
+	}
+	for i, h := range e.Handlers {
+		if i == 10 {
+			fmt.Fprintf(&b, " and %d more", len(e.Handlers)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(" " + h.String())
+	}
+	return b.String()
+}
+
+// Unwrap returns ctx.Err() or ErrServerClosed.
+func (e *StuckHandlersError) Unwrap() error { return e.Err }
+
+func (s *Server) addSocket(sk *Socket) {
+	s.liveMu.Lock()
+	s.live[sk] = struct{}{}
+	s.liveMu.Unlock()
+}
+
+func (s *Server) forgetSocket(sk *Socket) {
+	s.liveMu.Lock()
+	delete(s.live, sk)
+	s.liveMu.Unlock()
+}
+
+// stuckHandlers lists the sockets whose goroutine runs a handler now.
+func (s *Server) stuckHandlers() []StuckHandler {
+	s.liveMu.Lock()
+	socks := make([]*Socket, 0, len(s.live))
+	for sk := range s.live {
+		socks = append(socks, sk)
+	}
+	s.liveMu.Unlock()
+	now := time.Now()
+	var out []StuckHandler
+	for _, sk := range socks {
+		if !sk.queue.Busy() {
+			continue
+		}
+		sk.mu.Lock()
+		h := StuckHandler{Namespace: sk.nsp.name, SocketID: sk.id, Handler: sk.task, Event: sk.taskName, Running: now.Sub(sk.taskSince)}
+		sk.mu.Unlock()
+		if h.Handler == "" {
+			h.Handler, h.Running = "connection", 0
+		}
+		out = append(out, h)
+	}
+	slices.SortFunc(out, func(a, b StuckHandler) int { return cmp.Compare(b.Running, a.Running) })
+	return out
+}
+
+// begin marks the start of Shutdown or Close; it reports whether this is
+// the first.
+func (s *Server) begin() bool {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	first := !s.closing
+	s.closing = true
+	return first
+}
+
 // Shutdown is Node's io.close(): every socket is disconnected with the
 // reason "server shutting down", without a Socket.IO DISCONNECT packet, and
 // the connections are closed after what is queued has been sent. JavaScript
 // clients see "transport close" and reconnect (to another server, behind a
 // load balancer). It waits for every goroutine of the server, or until ctx
 // is done. Use DisconnectSockets(true) first to send clients away for good.
+//
+// When ctx ends while socket handlers still run, Shutdown returns a
+// *StuckHandlersError that names them and wraps ctx.Err(); the connections
+// are closed by then. Close may be called afterwards: it returns at once.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := ErrServerClosed
-	s.closeOnce.Do(func() {
-		err = s.engine.Shutdown(ctx)
-		// Handlers still running (the sockets' goroutines) may take a while;
-		// wait for them only as long as ctx allows.
-		done := make(chan struct{})
-		go func() {
-			s.track.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			if err == nil {
-				err = ctx.Err()
-			}
+	if !s.begin() {
+		return ErrServerClosed
+	}
+	defer s.closeAdapters()
+	err := s.engine.Shutdown(ctx)
+	select {
+	case <-s.track.Idle():
+		return err
+	case <-ctx.Done():
+	case <-s.gaveUp:
+	}
+	stuck := s.stuckHandlers()
+	if len(stuck) == 0 {
+		if err == nil {
+			err = ctx.Err()
 		}
-		s.closeAdapters()
-	})
-	return err
+		return err
+	}
+	serr := &StuckHandlersError{Handlers: stuck, Err: ctx.Err()}
+	if serr.Err == nil {
+		serr.Err = ErrServerClosed // Close stopped the wait
+	}
+	return serr
 }
 
 // Close closes every connection at once and waits for the server's
-// goroutines.
+// goroutines: a handler that never returns makes it wait for ever. After
+// (or during) a Shutdown it does not wait for the handlers still running:
+// it closes what Shutdown left open and returns at once, with a
+// *StuckHandlersError (wrapping ErrServerClosed) naming them; a goroutine
+// cannot be killed, so they go on until they return.
 func (s *Server) Close() error {
-	err := ErrServerClosed
-	s.closeOnce.Do(func() {
-		err = s.engine.Close()
+	if s.begin() {
+		err := s.engine.Close()
 		s.track.Wait()
 		s.closeAdapters()
-	})
-	return err
+		return err
+	}
+	s.giveUpOnce.Do(func() { close(s.gaveUp) })
+	_ = s.engine.Close()
+	s.closeAdapters()
+	if stuck := s.stuckHandlers(); len(stuck) > 0 {
+		return &StuckHandlersError{Handlers: stuck, Err: ErrServerClosed}
+	}
+	return ErrServerClosed
 }
 
 func (s *Server) closeAdapters() {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, n := range s.nsps {
-		_ = n.adapter.Close()
-	}
+	s.adaptersOnce.Do(func() {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		for _, n := range s.nsps {
+			_ = n.adapter.Close()
+		}
+	})
 }

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net"
 	"runtime/debug"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosio/socketio/adapter"
@@ -41,7 +43,10 @@ var (
 	ErrReservedEvent = errors.New("socketio: reserved event name")
 )
 
-var errTooManyEvents = errors.New("socketio: too many pending events")
+var (
+	errTooManyEvents     = errors.New("socketio: too many pending events")
+	errTooManyEventBytes = errors.New("socketio: too many bytes in pending events")
+)
 
 // Handshake describes the request that opened a socket's connection and the
 // auth payload of its namespace CONNECT (Node's socket.handshake).
@@ -86,8 +91,19 @@ type Socket struct {
 	disconnected  []func(reason string)
 	errHandlers   []func(error)
 	acks          map[uint64]func(adapter.AckResponse)
+	// What the socket's goroutine runs (for Shutdown's report of stuck
+	// handlers): a kind ("event", "connection handler", ...), the event's
+	// name, and since when.
+	task, taskName string
+	taskSince      time.Time
+	// Once closed, the socket is out of its rooms at once; its handlers see
+	// the rooms it had (lastRooms) until the disconnecting handlers have
+	// run, as in Node.
+	roomsFrozen bool
+	lastRooms   []string
 
-	queue gotrack.Serial // the socket's handlers run here, in order
+	queue        gotrack.Serial // the socket's handlers run here, in order
+	pendingBytes atomic.Int64   // bytes of the incoming events queued or being handled
 }
 
 type socketState uint8
@@ -277,8 +293,11 @@ func (s *Socket) OnError(fn func(error)) {
 	s.mu.Unlock()
 }
 
-// OnDisconnecting adds a handler called when the socket is about to
-// disconnect, while it is still in its rooms.
+// OnDisconnecting adds a handler called when the socket disconnects,
+// before the OnDisconnect handlers. Rooms still returns the socket's rooms
+// while it runs (Node's "disconnecting"), although the socket has already
+// left them: a disconnected socket leaves its rooms and its namespace's
+// list at once, even while one of its handlers is still running.
 func (s *Socket) OnDisconnecting(fn func(reason string)) {
 	s.mu.Lock()
 	s.disconnecting = append(s.disconnecting, fn)
@@ -293,14 +312,57 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Unlock()
 }
 
-// Join adds the socket to the rooms.
-func (s *Socket) Join(rooms ...string) { s.nsp.adapter.AddAll(s.id, rooms...) }
+// Join adds the socket to the rooms. It does nothing once the socket has
+// disconnected.
+func (s *Socket) Join(rooms ...string) {
+	if s.closed() {
+		return
+	}
+	s.nsp.adapter.AddAll(s.id, rooms...)
+	if s.closed() { // closed meanwhile: the close may have missed these
+		for _, r := range rooms {
+			s.nsp.adapter.Del(s.id, r)
+		}
+	}
+}
 
 // Leave removes the socket from the room.
-func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s.id, room) }
+func (s *Socket) Leave(room string) {
+	if !s.closed() {
+		s.nsp.adapter.Del(s.id, room)
+	}
+}
 
-// Rooms returns the rooms the socket is in, its own id included.
-func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
+// Rooms returns the rooms the socket is in, its own id included. A
+// disconnected socket has left its rooms, but its disconnecting handlers
+// still see them here.
+func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	if s.roomsFrozen {
+		rooms := slices.Clone(s.lastRooms)
+		s.mu.Unlock()
+		return rooms
+	}
+	s.mu.Unlock()
+	return s.nsp.adapter.SocketRooms(s.id)
+}
+
+func (s *Socket) closed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateClosed
+}
+
+// setTask records what the socket's goroutine runs now.
+func (s *Socket) setTask(kind, name string) {
+	s.mu.Lock()
+	s.setTaskLocked(kind, name)
+	s.mu.Unlock()
+}
+
+func (s *Socket) setTaskLocked(kind, name string) {
+	s.task, s.taskName, s.taskSince = kind, name, time.Now()
+}
 
 // Emit sends an event to the client. Arguments are encoded as JSON; []byte
 // values, at any depth, travel as binary attachments.
@@ -478,6 +540,7 @@ func (s *Socket) notifyOutgoing(p *parser.Packet, fns []func(string, Args)) {
 	}
 	args := parser.NewArgs(raw, p.Attachments)
 	s.enqueue(func() {
+		s.setTask("outgoing listener", name)
 		for _, fn := range fns {
 			s.safeCall(func() { fn(name, args) })
 		}
@@ -529,7 +592,11 @@ func (s *Socket) onEvent(p *parser.Packet) {
 		return
 	}
 	ev := &Event{Name: name, args: parser.NewArgs(args, p.Attachments), socket: s, ackID: p.ID, hasAck: p.HasID}
-	s.enqueue(func() { s.dispatch(ev) })
+	size := len(p.Data)
+	for _, a := range p.Attachments {
+		size += len(a)
+	}
+	s.enqueueEvent(func() { s.dispatch(ev) }, size)
 }
 
 func (s *Socket) dispatch(ev *Event) {
@@ -538,6 +605,7 @@ func (s *Socket) dispatch(ev *Event) {
 		s.mu.Unlock()
 		return
 	}
+	s.setTaskLocked("event", ev.Name)
 	mws := s.middlewares
 	entries := s.handlers[ev.Name]
 	if len(entries) > 0 {
@@ -580,6 +648,7 @@ func (s *Socket) emitError(err error) {
 		return
 	}
 	s.enqueue(func() {
+		s.setTask("error handler", "")
 		for _, fn := range fns {
 			s.safeCall(func() { fn(err) })
 		}
@@ -590,11 +659,37 @@ func (s *Socket) emitError(err error) {
 // pile up past MaxPendingEvents is disconnected.
 func (s *Socket) enqueue(task func()) {
 	if s.queue.Len() >= s.nsp.srv.cfg.MaxPendingEvents {
-		s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id)
-		s.client.conn.Abort(engineio.ReasonTransportError, errTooManyEvents)
+		s.overflow(errTooManyEvents)
 		return
 	}
 	s.queue.Push(task)
+}
+
+// enqueueEvent queues an incoming event of size bytes. Its bytes count
+// against MaxPendingBytes until its handlers have returned; an event that
+// finds nothing else pending is always taken, whatever its size.
+func (s *Socket) enqueueEvent(task func(), size int) {
+	cfg := &s.nsp.srv.cfg
+	if s.queue.Len() >= cfg.MaxPendingEvents {
+		s.overflow(errTooManyEvents)
+		return
+	}
+	n := int64(size)
+	if total := s.pendingBytes.Add(n); total > int64(cfg.MaxPendingBytes) && total != n {
+		s.pendingBytes.Add(-n)
+		s.overflow(errTooManyEventBytes)
+		return
+	}
+	s.queue.Push(func() {
+		defer s.pendingBytes.Add(-n)
+		task()
+	})
+}
+
+// overflow closes the connection of a client whose events pile up.
+func (s *Socket) overflow(err error) {
+	s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id, "err", err)
+	s.client.conn.Abort(engineio.ReasonTransportError, err)
 }
 
 // safeCall runs application code, turning a panic into a logged error.
@@ -623,9 +718,11 @@ func (s *Socket) markConnected() bool {
 }
 
 // onClose disconnects the socket: pending answers fail at once, queued
-// events are dropped, then (on the socket's goroutine) the disconnecting
-// handlers run with the rooms still there, the rooms are left and the
-// disconnect handlers run.
+// events are dropped, and the socket leaves its rooms and its namespace's
+// list at once, whatever its handlers are doing. Then, on the socket's
+// goroutine (after the handler running now, if any, returns), the
+// disconnecting handlers run, still seeing the rooms in Rooms, the session
+// is stored for recovery, and the disconnect handlers run.
 func (s *Socket) onClose(reason string) {
 	s.mu.Lock()
 	prev := s.state
@@ -640,13 +737,22 @@ func (s *Socket) onClose(reason string) {
 	s.cancel()
 	s.client.remove(s)
 	if prev == statePending {
+		s.queue.Push(func() { s.nsp.srv.forgetSocket(s) })
 		return
 	}
+	rooms := s.nsp.adapter.SocketRooms(s.id)
+	s.mu.Lock()
+	s.lastRooms, s.roomsFrozen = rooms, true
+	s.mu.Unlock()
+	s.nsp.adapter.DelAll(s.id)
+	s.nsp.remove(s)
 	s.queue.Push(func() {
+		defer s.nsp.srv.forgetSocket(s)
 		// The handlers are read now, not at the close: a connection handler
 		// still running when the connection dropped may be adding them.
 		s.mu.Lock()
 		disconnecting, disconnected := s.disconnecting, s.disconnected
+		s.setTaskLocked("disconnecting handler", "")
 		s.mu.Unlock()
 		for _, fn := range disconnecting {
 			s.safeCall(func() { fn(reason) })
@@ -659,8 +765,10 @@ func (s *Socket) onClose(reason string) {
 				s.nsp.srv.cfg.Logger.Warn("socket.io: session not persisted", "id", s.id, "err", err)
 			}
 		}
-		s.nsp.adapter.DelAll(s.id)
-		s.nsp.remove(s)
+		s.mu.Lock()
+		s.lastRooms = nil // the rooms are left now, as far as handlers can see
+		s.setTaskLocked("disconnect handler", "")
+		s.mu.Unlock()
 		for _, fn := range disconnected {
 			s.safeCall(func() { fn(reason) })
 		}

@@ -13,23 +13,28 @@ import (
 )
 
 // Memory is the in-memory adapter: rooms and broadcasts within one server.
-// Room membership lookups are map operations; a broadcast to a room costs
-// O(members) and encodes its packet once.
+// Room membership lookups are map operations; joining or leaving a room
+// costs O(1), a socket's disconnect O(its rooms); a broadcast to a room
+// costs O(members) and encodes its packet once.
 type Memory struct {
 	nsp Namespace
 
 	mu    sync.RWMutex
 	rooms map[Room]map[SocketID]struct{} // explicit rooms (not sockets' own)
-	sids  map[SocketID][]Room            // every socket, with its explicit rooms
+	sids  map[SocketID]*roomSet          // every socket, with its explicit rooms (nil: none)
 	ev    atomic.Pointer[RoomEvents]
 
 	// connection state recovery (Node's SessionAwareAdapter)
-	sessMu     sync.Mutex
-	sessions   map[string]memSession // by pid
-	packets    []storedPacket        // oldest first
-	lastPrune  time.Time
-	offsetBase uint64
-	offsetSeq  atomic.Uint64
+	sessMu      sync.Mutex
+	sessions    map[string]memSession // by pid
+	packets     []storedPacket        // oldest first
+	storedBytes int                   // of packets
+	maxBytes    int
+	lastPrune   time.Time
+	pruneTimer  *time.Timer // armed while something is stored
+	closed      bool
+	offsetBase  uint64
+	offsetSeq   atomic.Uint64
 }
 
 type storedPacket struct {
@@ -37,6 +42,20 @@ type storedPacket struct {
 	opts      BroadcastOptions
 	packet    *parser.Packet
 	emittedAt time.Time
+	size      int
+}
+
+// DefaultMaxRecoveryBytes is how many bytes of broadcast packets the
+// in-memory adapter keeps for connection state recovery when the
+// namespace sets no bound (see RecoveryLimits).
+const DefaultMaxRecoveryBytes = 64 << 20
+
+// RecoveryLimits is an optional interface of a Namespace: the bound, in
+// bytes, of the packets an adapter keeps in memory for connection state
+// recovery (0: DefaultMaxRecoveryBytes). The Socket.IO server's namespaces
+// implement it with RecoveryConfig.MaxStoredBytes.
+type RecoveryLimits interface {
+	RecoveryMaxBytes() int
 }
 
 type memSession struct {
@@ -46,17 +65,130 @@ type memSession struct {
 
 // NewMemory returns an in-memory adapter for nsp. It has the Factory
 // signature.
+//
+// With connection state recovery on, it keeps the sessions of
+// disconnected sockets and the packets broadcast meanwhile for the
+// namespace's RecoveryDuration. They are pruned when something new is
+// stored and on a timer (every half of RecoveryDuration, between 1 s and
+// 60 s: Node prunes every 60 s), so nothing outlives its window by more
+// than that with no traffic. The packets are also bounded in bytes
+// (RecoveryLimits, default DefaultMaxRecoveryBytes): past the bound the
+// oldest are dropped first (the newest is always kept), and a client whose
+// offset was dropped gets a fresh session. Close stops the timer.
 func NewMemory(nsp Namespace) (Adapter, error) {
-	return &Memory{
+	m := &Memory{
 		nsp:        nsp,
 		rooms:      make(map[Room]map[SocketID]struct{}),
-		sids:       make(map[SocketID][]Room),
+		sids:       make(map[SocketID]*roomSet),
 		sessions:   make(map[string]memSession),
+		maxBytes:   DefaultMaxRecoveryBytes,
 		offsetBase: uint64(time.Now().UnixNano()),
-	}, nil
+	}
+	if l, ok := nsp.(RecoveryLimits); ok && l.RecoveryMaxBytes() > 0 {
+		m.maxBytes = l.RecoveryMaxBytes()
+	}
+	return m, nil
 }
 
 var _ Adapter = (*Memory)(nil)
+
+// smallRooms is how many explicit rooms a socket keeps in a slice before
+// they move to a map: most sockets are in a few rooms, and a short slice
+// costs a few words where a map costs hundreds of bytes.
+const smallRooms = 8
+
+// roomSet is the explicit rooms of one socket, in join order while they
+// fit in small. Adding, finding and removing a room cost O(1).
+type roomSet struct {
+	small []Room
+	big   map[Room]struct{}
+}
+
+func (rs *roomSet) has(r Room) bool {
+	if rs == nil {
+		return false
+	}
+	if rs.big != nil {
+		_, ok := rs.big[r]
+		return ok
+	}
+	return slices.Contains(rs.small, r)
+}
+
+// add reports whether r was not in the set.
+func (rs *roomSet) add(r Room) bool {
+	if rs.has(r) {
+		return false
+	}
+	if rs.big != nil {
+		rs.big[r] = struct{}{}
+		return true
+	}
+	if len(rs.small) < smallRooms {
+		rs.small = append(rs.small, r)
+		return true
+	}
+	rs.big = make(map[Room]struct{}, 2*smallRooms)
+	for _, o := range rs.small {
+		rs.big[o] = struct{}{}
+	}
+	rs.small = nil
+	rs.big[r] = struct{}{}
+	return true
+}
+
+// del reports whether r was in the set.
+func (rs *roomSet) del(r Room) bool {
+	if rs == nil {
+		return false
+	}
+	if rs.big != nil {
+		if _, ok := rs.big[r]; !ok {
+			return false
+		}
+		delete(rs.big, r)
+		return true
+	}
+	i := slices.Index(rs.small, r)
+	if i < 0 {
+		return false
+	}
+	rs.small = slices.Delete(rs.small, i, i+1)
+	return true
+}
+
+func (rs *roomSet) len() int {
+	if rs == nil {
+		return 0
+	}
+	return len(rs.small) + len(rs.big)
+}
+
+// each calls fn for every room; fn must not change the set.
+func (rs *roomSet) each(fn func(Room)) {
+	if rs == nil {
+		return
+	}
+	for _, r := range rs.small {
+		fn(r)
+	}
+	for r := range rs.big {
+		fn(r)
+	}
+}
+
+// appendTo appends the rooms to out: in join order for a small set, in no
+// particular order for a big one.
+func (rs *roomSet) appendTo(out []Room) []Room {
+	if rs == nil {
+		return out
+	}
+	out = append(out, rs.small...)
+	for r := range rs.big {
+		out = append(out, r)
+	}
+	return out
+}
 
 // SetRoomEvents sets the receiver of room changes.
 func (m *Memory) SetRoomEvents(ev RoomEvents) { m.ev.Store(&ev) }
@@ -98,17 +230,19 @@ func (m *Memory) AddAll(id SocketID, rooms ...Room) {
 	track := m.tracking()
 	m.mu.Lock()
 	own, known := m.sids[id]
-	if !known {
-		m.sids[id] = nil
-		if track {
-			changes = append(changes, roomChange{'c', id, ""}, roomChange{'j', id, id})
-		}
+	if !known && track {
+		changes = append(changes, roomChange{'c', id, ""}, roomChange{'j', id, id})
 	}
 	for _, r := range rooms {
-		if r == id || slices.Contains(own, r) {
+		if r == id {
 			continue
 		}
-		own = append(own, r)
+		if own == nil {
+			own = new(roomSet)
+		}
+		if !own.add(r) {
+			continue
+		}
 		members := m.rooms[r]
 		if members == nil {
 			members = make(map[SocketID]struct{})
@@ -122,9 +256,7 @@ func (m *Memory) AddAll(id SocketID, rooms ...Room) {
 			changes = append(changes, roomChange{'j', r, id})
 		}
 	}
-	if len(own) > 0 {
-		m.sids[id] = own
-	}
+	m.sids[id] = own
 	m.mu.Unlock()
 	m.fire(changes)
 }
@@ -140,12 +272,14 @@ func (m *Memory) Del(id SocketID, room Room) {
 
 func (m *Memory) delLocked(id SocketID, room Room, changes []roomChange) []roomChange {
 	own, known := m.sids[id]
-	if !known || room == id {
+	if !known || room == id || !own.del(room) {
 		return changes
 	}
-	if i := slices.Index(own, room); i >= 0 {
-		m.sids[id] = slices.Delete(own, i, i+1)
-	}
+	return m.leaveLocked(id, room, changes)
+}
+
+// leaveLocked takes the socket out of the room's members.
+func (m *Memory) leaveLocked(id SocketID, room Room, changes []roomChange) []roomChange {
 	members := m.rooms[room]
 	if members == nil {
 		return changes
@@ -161,14 +295,13 @@ func (m *Memory) delLocked(id SocketID, room Room, changes []roomChange) []roomC
 	return changes
 }
 
-// DelAll removes the socket from every room and forgets it.
+// DelAll removes the socket from every room and forgets it, in time
+// proportional to its number of rooms.
 func (m *Memory) DelAll(id SocketID) {
 	var changes []roomChange
 	m.mu.Lock()
 	own, known := m.sids[id]
-	for _, r := range slices.Clone(own) {
-		changes = m.delLocked(id, r, changes)
-	}
+	own.each(func(r Room) { changes = m.leaveLocked(id, r, changes) })
 	delete(m.sids, id)
 	if known {
 		changes = append(changes, roomChange{'l', id, id}, roomChange{'d', id, ""})
@@ -185,9 +318,9 @@ func (m *Memory) SocketRooms(id SocketID) []Room {
 	if !ok {
 		return nil
 	}
-	rooms := make([]Room, 0, len(own)+1)
+	rooms := make([]Room, 0, own.len()+1)
 	rooms = append(rooms, id)
-	rooms = append(rooms, own...)
+	rooms = own.appendTo(rooms)
 	slices.Sort(rooms)
 	return rooms
 }
@@ -383,15 +516,23 @@ func (m *Memory) PersistSession(_ context.Context, s *Session) error {
 	}
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
+	if m.closed {
+		return nil
+	}
 	now := time.Now()
 	m.pruneLocked(now, d)
 	m.sessions[s.PID] = memSession{s: s, expires: now.Add(d)}
+	m.armPruneLocked(d)
 	return nil
 }
 
-// RestoreSession returns (and forgets) the session of pid with the events
-// broadcast to its rooms after offset, or nil when the session expired, is
-// unknown, or offset is no longer kept.
+// RestoreSession returns the session of pid with the events broadcast to
+// its rooms after offset, or nil when the session expired, is unknown, or
+// offset is not (or no longer) kept. As in Node, a session asked for with
+// an unknown offset is kept (a later request with a known offset may still
+// restore it) and an expired one is dropped. Unlike Node, a restored
+// session is forgotten, so that it cannot be restored twice (two sockets
+// with one id).
 func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session, error) {
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
@@ -399,8 +540,8 @@ func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session
 	if !ok {
 		return nil, nil
 	}
-	delete(m.sessions, pid)
 	if time.Now().After(ms.expires) {
+		delete(m.sessions, pid)
 		return nil, nil
 	}
 	idx := -1
@@ -413,31 +554,46 @@ func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session
 	if idx < 0 {
 		return nil, nil
 	}
+	delete(m.sessions, pid)
 	s := *ms.s
 	s.MissedPackets = nil
+	in := memberOf(s.Rooms)
 	for _, sp := range m.packets[idx+1:] {
-		if includes(s.Rooms, sp.opts) {
+		if includes(in, sp.opts) {
 			s.MissedPackets = append(s.MissedPackets, sp.packet)
 		}
 	}
 	return &s, nil
 }
 
-// includes reports whether a socket in rooms was a recipient of a
-// broadcast with opts.
-func includes(rooms []Room, opts BroadcastOptions) bool {
-	in := len(opts.Rooms) == 0
+// memberOf returns the membership test of a list of rooms: a scan for a
+// few, a map lookup for many.
+func memberOf(rooms []Room) func(Room) bool {
+	if len(rooms) <= smallRooms {
+		return func(r Room) bool { return slices.Contains(rooms, r) }
+	}
+	set := make(map[Room]struct{}, len(rooms))
+	for _, r := range rooms {
+		set[r] = struct{}{}
+	}
+	return func(r Room) bool { _, ok := set[r]; return ok }
+}
+
+// includes reports whether a socket in the rooms in accepts was a recipient
+// of a broadcast with opts.
+func includes(in func(Room) bool, opts BroadcastOptions) bool {
+	match := len(opts.Rooms) == 0
 	for _, r := range opts.Rooms {
-		if slices.Contains(rooms, r) {
-			in = true
+		if in(r) {
+			match = true
 			break
 		}
 	}
-	if !in {
+	if !match {
 		return false
 	}
 	for _, r := range opts.Except {
-		if slices.Contains(rooms, r) {
+		if in(r) {
 			return false
 		}
 	}
@@ -456,8 +612,21 @@ func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration)
 		return
 	}
 	p.Data = data
+	size := 64 + len(offset) + len(p.Data) // 64: the entry itself, roughly
+	for _, a := range p.Attachments {
+		size += len(a)
+	}
+	for _, r := range opts.Rooms {
+		size += len(r)
+	}
+	for _, r := range opts.Except {
+		size += len(r)
+	}
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
+	if m.closed {
+		return
+	}
 	now := time.Now()
 	m.pruneLocked(now, d)
 	m.packets = append(m.packets, storedPacket{
@@ -465,19 +634,39 @@ func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration)
 		opts:      BroadcastOptions{Rooms: slices.Clone(opts.Rooms), Except: slices.Clone(opts.Except)},
 		packet:    p,
 		emittedAt: now,
+		size:      size,
 	})
+	m.storedBytes += size
+	n := 0
+	for m.storedBytes > m.maxBytes && n < len(m.packets)-1 {
+		m.storedBytes -= m.packets[n].size
+		n++
+	}
+	m.dropPacketsLocked(n)
+	m.armPruneLocked(d)
 }
 
-// pruneLocked drops packets and sessions older than d.
+// dropPacketsLocked forgets the n oldest packets.
+func (m *Memory) dropPacketsLocked(n int) {
+	if n == 0 {
+		return
+	}
+	clear(m.packets[:n]) // let the packets go
+	m.packets = m.packets[n:]
+	if len(m.packets) == 0 {
+		m.packets, m.storedBytes = nil, 0
+	}
+}
+
+// pruneLocked drops packets older than d, and expired sessions (at most
+// once a second, as that walks every session).
 func (m *Memory) pruneLocked(now time.Time, d time.Duration) {
 	n := 0
 	for n < len(m.packets) && now.Sub(m.packets[n].emittedAt) > d {
-		m.packets[n] = storedPacket{}
+		m.storedBytes -= m.packets[n].size
 		n++
 	}
-	if n > 0 {
-		m.packets = m.packets[n:]
-	}
+	m.dropPacketsLocked(n)
 	if now.Sub(m.lastPrune) > time.Second {
 		m.lastPrune = now
 		for pid, ms := range m.sessions {
@@ -488,5 +677,44 @@ func (m *Memory) pruneLocked(now time.Time, d time.Duration) {
 	}
 }
 
-// Close releases nothing: the in-memory adapter holds no resources.
-func (m *Memory) Close() error { return nil }
+// pruneInterval is the period of the prune timer for a recovery window d.
+func pruneInterval(d time.Duration) time.Duration {
+	return min(max(d/2, time.Second), time.Minute)
+}
+
+// armPruneLocked starts the prune timer unless it runs already. It runs
+// only while something is stored, so an idle adapter has none.
+func (m *Memory) armPruneLocked(d time.Duration) {
+	if m.pruneTimer != nil || m.closed {
+		return
+	}
+	m.pruneTimer = time.AfterFunc(pruneInterval(d), func() { m.pruneTick(d) })
+}
+
+func (m *Memory) pruneTick(d time.Duration) {
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	m.pruneTimer = nil
+	if m.closed {
+		return
+	}
+	m.lastPrune = time.Time{} // sessions too
+	m.pruneLocked(time.Now(), d)
+	if len(m.packets) > 0 || len(m.sessions) > 0 {
+		m.armPruneLocked(d)
+	}
+}
+
+// Close stops the prune timer and forgets what was kept for recovery.
+func (m *Memory) Close() error {
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	m.closed = true
+	if m.pruneTimer != nil {
+		m.pruneTimer.Stop()
+		m.pruneTimer = nil
+	}
+	m.dropPacketsLocked(len(m.packets))
+	clear(m.sessions)
+	return nil
+}

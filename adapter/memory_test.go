@@ -23,7 +23,7 @@ func (f *fakeNsp) NextAckID() uint64                                         { f
 func (f *fakeNsp) OnServerSideEmit([]json.RawMessage, func(json.RawMessage)) {}
 func (f *fakeNsp) RecoveryDuration() time.Duration                           { return f.recovery }
 
-func newMem(t *testing.T, recovery time.Duration) *Memory {
+func newMem(t testing.TB, recovery time.Duration) *Memory {
 	t.Helper()
 	a, err := NewMemory(&fakeNsp{recovery: recovery})
 	if err != nil {
@@ -145,5 +145,52 @@ func TestMemoryRecovery(t *testing.T) {
 	time.Sleep(30 * time.Millisecond)
 	if s, _ := short.RestoreSession(ctx, "p", "any"); s != nil {
 		t.Fatal("restored an expired session")
+	}
+}
+
+// RestoreSession follows Node's in-memory adapter: an unknown offset
+// leaves the session in place for a later attempt, an expired session is
+// dropped; a restored session is used once.
+func TestMemoryRestoreKeepsSession(t *testing.T) {
+	ctx := context.Background()
+	type attempt struct {
+		offset string // "known" stands for the stored packet's offset
+		ok     bool
+	}
+	for _, tc := range []struct {
+		name     string
+		recovery time.Duration
+		wait     time.Duration
+		attempts []attempt
+	}{
+		{"unknown offset, then the known one", time.Minute, 0, []attempt{{"nope", false}, {"", false}, {"known", true}}},
+		{"restored once only", time.Minute, 0, []attempt{{"known", true}, {"known", false}}},
+		{"expired", 10 * time.Millisecond, 30 * time.Millisecond, []attempt{{"known", false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMem(t, tc.recovery)
+			p := event(t, 1)
+			_ = m.Broadcast(p, BroadcastOptions{})
+			_, args, _ := parser.DecodeEvent(p)
+			var known string
+			_ = json.Unmarshal(args[len(args)-1], &known)
+			if err := m.PersistSession(ctx, &Session{SID: "sid", PID: "pid", Rooms: []Room{"sid"}}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(tc.wait)
+			for i, a := range tc.attempts {
+				off := a.offset
+				if off == "known" {
+					off = known
+				}
+				s, err := m.RestoreSession(ctx, "pid", off)
+				if err != nil || (s != nil) != a.ok {
+					t.Fatalf("attempt %d with offset %q: session %v, err %v; want restored %v", i, a.offset, s, err, a.ok)
+				}
+				if s != nil && s.SID != "sid" {
+					t.Fatalf("restored %+v", s)
+				}
+			}
+		})
 	}
 }

@@ -114,11 +114,13 @@ func NewClientFixture() (*socketio.Server, error) {
 	io.Of("/abc").OnConnection(func(s *socketio.Socket) { _ = s.Emit("handshake", s.Handshake()) })
 	io.Use(func(s *socketio.Socket) error {
 		if s.Handshake().Query.Has("fail") {
+			//lint:ignore ST1005 the official suite expects this exact message
 			return errors.New("Auth failed (main namespace)")
 		}
 		return nil
 	})
 	io.Of("/no").Use(func(*socketio.Socket) error {
+		//lint:ignore ST1005 the official suite expects this exact message
 		return errors.New("Auth failed (custom namespace)")
 	})
 	io.OnConnection(func(s *socketio.Socket) { clientFixtureHandlers(s) })

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,9 +50,21 @@ type Config struct {
 
 	// CORS is the origin policy for every request, polling and WebSocket
 	// alike. Nil means same-origin only: requests without an Origin header or
-	// whose Origin names the request's own host are accepted, others are
-	// refused with 403. See CORS.
+	// whose Origin names the request's own host and port (and scheme, when
+	// the request's is known: TLS, or X-Forwarded-Proto) are accepted, others
+	// are refused with 403. See CORS.
 	CORS *CORS
+
+	// AllowedHosts, when set, lists the host names the server answers to:
+	// every request (polling, WebSocket, preflight) whose Host header is not
+	// one of them is refused with 403 and the Engine.IO error code 4. An
+	// entry "example.com" matches that host on any port, "example.com:8443"
+	// on that port only, ".example.com" the domain and its subdomains. It
+	// closes DNS rebinding: a page on an attacker's name that resolves to
+	// this server has the same origin as its requests, so the Origin check
+	// cannot tell; its Host header names the attacker's domain. Default:
+	// any host.
+	AllowedHosts []string
 
 	// AllowRequest, when set, is called for every handshake request
 	// (polling or WebSocket), as Node's allowRequest; upgrades of an
@@ -78,6 +91,10 @@ type Config struct {
 
 	// GenerateID returns a new session id. Default: 15 random bytes as 20
 	// characters of URL-safe base64, like Node's.
+	//
+	// A panic in any hook of the HTTP path (AllowRequest, InitialHeaders,
+	// Headers, OnConnectionError, GenerateID, CORS.AllowOrigin) is logged
+	// with its stack and answers that request with 500.
 	GenerateID func(r *http.Request) (string, error)
 
 	// HTTPCompression sets the threshold, in bytes, from which polling
@@ -111,10 +128,16 @@ type Config struct {
 // responses and preflight requests, and the Origin check of WebSocket
 // handshakes, so one setting covers both transports.
 type CORS struct {
-	// Origins lists the allowed origins, e.g. "http://localhost:5173". The
-	// entry "*" allows any origin.
+	// Origins lists the allowed origins, e.g. "http://localhost:5173":
+	// scheme, host and optional port, compared exactly (host names without
+	// regard to case; "http://a" and "http://a:80" are the same). The entry
+	// "*" allows any origin, "null" the opaque origin browsers send from
+	// sandboxed frames and files. NewServer refuses other forms. Origin
+	// headers with userinfo, a path or a query are refused unless "*" is
+	// listed.
 	Origins []string
-	// AllowOrigin, when set, is asked about origins not in Origins.
+	// AllowOrigin, when set, is asked about well-formed origins not in
+	// Origins (and about "null").
 	AllowOrigin func(origin string, r *http.Request) bool
 	// Credentials sets Access-Control-Allow-Credentials. It cannot be
 	// combined with "*": NewServer refuses that.
@@ -129,6 +152,10 @@ type CORS struct {
 	ExposedHeaders []string
 	// MaxAge of a preflight answer. Default: not sent.
 	MaxAge time.Duration
+
+	origins    []webOrigin // Origins, parsed
+	anyOrigin  bool        // "*" is listed
+	nullOrigin bool        // "null" is listed
 }
 
 // Defaults, as documented on Config.
@@ -173,6 +200,7 @@ func (c Config) withDefaults() (Config, error) {
 			}
 		}
 	}
+	c.AllowedHosts = slices.Clone(c.AllowedHosts)
 	if c.HTTPCompression == 0 {
 		c.HTTPCompression = DefaultCompression
 	}
@@ -186,6 +214,22 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		if len(cors.Methods) == 0 {
 			cors.Methods = []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}
+		}
+		cors.origins, cors.anyOrigin, cors.nullOrigin = nil, false, false
+		for _, o := range cors.Origins {
+			switch o {
+			case "*":
+				cors.anyOrigin = true
+				continue
+			case "null":
+				cors.nullOrigin = true
+				continue
+			}
+			wo, ok := parseOrigin(o, true)
+			if !ok {
+				return c, errors.New("engineio: CORS origin " + strconv.Quote(o) + " is not scheme://host[:port]")
+			}
+			cors.origins = append(cors.origins, wo)
 		}
 		c.CORS = &cors
 	}

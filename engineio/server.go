@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,14 +200,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close closes every session at once (reason "server shutting down") and
-// waits for the server's goroutines to return.
+// waits for the server's goroutines to return. After Shutdown, or during
+// it, it closes at once the sessions still open and returns
+// ErrServerClosed.
 func (s *Server) Close() error {
-	if _, err := s.stopAccepting(); err != nil {
-		return err
-	}
+	_, err := s.stopAccepting()
 	s.closeAll(ReasonServerShutdown)
 	s.track.Wait()
-	return nil
+	return err
 }
 
 func (s *Server) stopAccepting() ([]*Conn, error) {
@@ -258,11 +258,22 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.cfg.Logger.Error("engine.io request handler panicked", "panic", fmt.Sprint(v))
+			s.cfg.Logger.Error("engine.io request handler panicked", "panic", fmt.Sprint(v),
+				"method", r.Method, "url", r.URL.String(), "stack", string(debug.Stack()))
+			// The user hooks of the HTTP path (AllowRequest, Headers,
+			// InitialHeaders, CORS.AllowOrigin, GenerateID,
+			// OnConnectionError) run before anything is written, so the
+			// client gets a 500, as from a panicking net/http handler
+			// that recovers, rather than an empty 200.
+			s.writeStatus(w, r, http.StatusInternalServerError, "internal server error")
 		}
 	}()
 	q := r.URL.Query()
 	isWS := ws.IsUpgradeRequest(r)
+	if !s.allowedHost(r) {
+		s.refuseAny(w, r, isWS, codeForbidden, "host "+strconv.Quote(r.Host)+" not allowed")
+		return
+	}
 	origin := r.Header.Get("Origin")
 	originValid := origin == "" || validHeaderValue(origin)
 	allowedOrigin, originOK := s.checkOrigin(r, origin)
@@ -767,13 +778,4 @@ func validHeaderValue(v string) bool {
 		}
 	}
 	return true
-}
-
-// sameOrigin reports whether origin names the host the request was sent to.
-func sameOrigin(r *http.Request, origin string) bool {
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	return strings.EqualFold(u.Host, r.Host)
 }

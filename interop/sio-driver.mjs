@@ -17,7 +17,7 @@
 //   {"cmd":"manager-open","manager":"m1","transports":[...]}     Engine.IO only, no namespace
 //   {"cmd":"exit"}
 // Events:
-//   connect {c,id,transport,recovered}  connect_error {c,message,data}  disconnect {c,reason}
+//   connect {c,id,pid,transport,recovered}                    pid: the recovery session id (when recovery is on)  connect_error {c,message,data}  disconnect {c,reason}
 //   event {c,name,args}  ack {c,seq,args} / ack {c,seq,error}  upgrade {c,transport}
 //   manager-close {manager,reason}  ready
 import { io, Manager } from "socket.io-client";
@@ -66,7 +66,7 @@ const commands = {
     let upgradeSeen = false;
     s.on("connect", () => {
       const eng = s.io.engine;
-      out("connect", { c: cmd.c, id: s.id, transport: eng.transport.name, recovered: s.recovered });
+      out("connect", { c: cmd.c, id: s.id, pid: s._pid, transport: eng.transport.name, recovered: s.recovered });
       if (upgradeSeen) return;
       upgradeSeen = true;
       // The upgrade may finish before or after the CONNECT reply.

@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -193,7 +194,8 @@ func (a *Adapter) receive(early []*goredis.Message) {
 func (a *Adapter) dispatch(m *goredis.Message) {
 	defer func() {
 		if r := recover(); r != nil {
-			a.log.Error("redis adapter: message handler panicked; message dropped", "channel", m.Channel, "panic", r)
+			a.log.Error("redis adapter: message handler panicked; message dropped", "channel", m.Channel, "panic", r,
+				"stack", string(debug.Stack()))
 		}
 	}()
 	payload := []byte(m.Payload)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -85,7 +86,7 @@ func (s *sender) emitWorker() {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					s.log.Error("redis adapter: server-side event handler panicked", "panic", r)
+					s.log.Error("redis adapter: server-side event handler panicked", "panic", r, "stack", string(debug.Stack()))
 				}
 			}()
 			fn()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -276,7 +277,8 @@ func (a *ClusterAdapter) receive(early []*goredis.Message) {
 func (a *ClusterAdapter) dispatch(m *goredis.Message) {
 	defer func() {
 		if r := recover(); r != nil {
-			a.log.Error("redis cluster adapter: message handler panicked; message dropped", "panic", r)
+			a.log.Error("redis cluster adapter: message handler panicked; message dropped", "panic", r,
+				"stack", string(debug.Stack()))
 		}
 	}()
 	if err := a.onMessage(m.Channel == a.own, []byte(m.Payload)); err != nil && !errors.Is(err, errWrongNsp) {

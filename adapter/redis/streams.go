@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -422,7 +423,8 @@ func (a *ClusterAdapter) readStream() {
 func (a *ClusterAdapter) onEntry(m goredis.XMessage) {
 	defer func() {
 		if r := recover(); r != nil {
-			a.log.Error("redis streams adapter: entry handler panicked; entry dropped", "id", m.ID, "panic", r)
+			a.log.Error("redis streams adapter: entry handler panicked; entry dropped", "id", m.ID, "panic", r,
+				"stack", string(debug.Stack()))
 		}
 	}()
 	if nsp, _ := m.Values["nsp"].(string); nsp != a.nsp.Name() {

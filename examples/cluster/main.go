@@ -80,7 +80,9 @@ func main() {
 		}
 	})
 
-	srv := &http.Server{Addr: *addr, Handler: io}
+	// ReadHeaderTimeout and IdleTimeout cut slow or idle clients without
+	// cutting long polls or WebSockets; see docs/engineio.md.
+	srv := &http.Server{Addr: *addr, Handler: io, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		logger.Info("listening", "addr", *addr, "name", *name)
 		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	stdio "io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,4 +54,91 @@ func TestBrowser(t *testing.T) {
 			t.Logf("%s: %s", mode, st[len(st)-1].Str("text"))
 		})
 	}
+}
+
+// The example's HTTP server cuts a client that sends its headers slowly
+// (slowloris), while a long poll and a WebSocket held longer than its
+// timeouts survive. The timeouts are shortened for the test.
+func TestHTTPServerTimeouts(t *testing.T) {
+	io, err := newServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newHTTPServer("", newHandler(io, "frontend/dist"))
+	if srv.ReadHeaderTimeout == 0 || srv.IdleTimeout == 0 || srv.ReadTimeout != 0 || srv.WriteTimeout != 0 {
+		t.Fatalf("server timeouts: header %v idle %v read %v write %v", srv.ReadHeaderTimeout, srv.IdleTimeout, srv.ReadTimeout, srv.WriteTimeout)
+	}
+	const short = 300 * time.Millisecond
+	srv.ReadHeaderTimeout, srv.IdleTimeout = short, short
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close(); _ = io.Close() }()
+	base := "http://" + ln.Addr().String()
+
+	// Slow headers: the connection is closed.
+	slow, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	_, _ = slow.Write([]byte("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n"))
+	_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := slow.Read(make([]byte, 512)); err == nil {
+		// Go may answer 408 before closing; the next read must end.
+		if _, err := slow.Read(make([]byte, 512)); err == nil {
+			t.Fatal("slow-header connection still open")
+		}
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("slow-header connection not cut within 10 s")
+	}
+
+	// A long poll held for several times the timeouts gets its answer.
+	get := func(q string) string {
+		res, err := http.Get(base + "/socket.io/?EIO=4&transport=polling" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := stdio.ReadAll(res.Body)
+		return string(b)
+	}
+	open := get("")
+	sid := open[strings.Index(open, `"sid":"`)+7:][:20]
+	post, err := http.Post(base+"/socket.io/?EIO=4&transport=polling&sid="+sid, "text/plain", strings.NewReader("40"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post.Body.Close()
+	if r := get("&sid=" + sid); !strings.HasPrefix(r, "40{") {
+		t.Fatalf("connect reply %q", r)
+	}
+	held := make(chan string, 1)
+	go func() { held <- get("&sid=" + sid) }()
+	time.Sleep(4 * short)
+	if err := io.Emit("respuesta", "tarde"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-held:
+		if r != `42["respuesta","tarde"]` {
+			t.Fatalf("long poll answered %q", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("long poll not answered")
+	}
+
+	// A WebSocket idle for several times the timeouts still works.
+	c, _, err := testutil.DialWS(t, base, "/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Next() // open
+	c.Send("40")
+	c.Next() // connect reply
+	time.Sleep(4 * short)
+	c.Send(`42["mensaje","hola"]`)
+	c.Expect(`42["respuesta","Hola, recibí tu mensaje: hola"]`)
 }

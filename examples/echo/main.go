@@ -46,6 +46,36 @@ func newServer() (*socketio.Server, error) {
 	return io, nil
 }
 
+// Timeouts of the HTTP server. See newHTTPServer.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// newHTTPServer returns the HTTP server for h. ReadHeaderTimeout cuts
+// clients that send their request headers slowly (slowloris: without it,
+// each such client holds a connection and a goroutine for as long as it
+// likes), and IdleTimeout closes keep-alive connections left idle between
+// requests. Neither touches a request once its headers are in: a long poll
+// (held up to the ping interval, 25 s) and a WebSocket (taken over from
+// net/http) are not cut.
+//
+// ReadTimeout and WriteTimeout are not needed and stay unset. They would
+// not cut long polls or WebSockets either (the engine moves a long poll's
+// write deadline past the heartbeat, and net/http clears the deadlines of
+// a connection taken over for a WebSocket), but they count from the start
+// of every request: a ReadTimeout must leave time to upload a POST of
+// MaxPayload bytes (1 MB) on the slowest link served, and a WriteTimeout
+// also bounds the other handlers (the frontend's files here).
+func newHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+	}
+}
+
 // newHandler mounts the Socket.IO server and the built frontend.
 func newHandler(io *socketio.Server, dist string) http.Handler {
 	mux := http.NewServeMux()
@@ -70,7 +100,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Addr: ":" + port, Handler: newHandler(io, dist), ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(":"+port, newHandler(io, dist))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

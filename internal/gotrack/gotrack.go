@@ -13,6 +13,7 @@ type Tracker struct {
 	n      int
 	closed bool
 	idle   *sync.Cond
+	idleCh chan struct{} // closed at the next idle moment; see Idle
 }
 
 // Go runs f on a new goroutine counted by the tracker. It reports false,
@@ -51,10 +52,33 @@ func (t *Tracker) add() bool {
 func (t *Tracker) done() {
 	t.mu.Lock()
 	t.n--
-	if t.n == 0 && t.idle != nil {
-		t.idle.Broadcast()
+	if t.n == 0 {
+		if t.idle != nil {
+			t.idle.Broadcast()
+		}
+		if t.idleCh != nil {
+			close(t.idleCh)
+			t.idleCh = nil
+		}
 	}
 	t.mu.Unlock()
+}
+
+// Idle returns a channel closed once no tracked goroutine runs (at once if
+// none does). Unlike Wait, it lets a caller stop waiting without leaving a
+// goroutine behind.
+func (t *Tracker) Idle() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	if t.idleCh == nil {
+		t.idleCh = make(chan struct{})
+	}
+	return t.idleCh
 }
 
 // Wait blocks until no tracked goroutine runs.
@@ -100,6 +124,13 @@ func (s *Serial) Push(task func()) {
 		}
 	}
 	s.mu.Unlock()
+}
+
+// Busy reports whether a task is running or queued.
+func (s *Serial) Busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running
 }
 
 // Len returns the number of queued tasks (the running one excluded).

@@ -53,3 +53,33 @@ func TestSerialOrderAndTracker(t *testing.T) {
 		t.Fatal("Run blocked")
 	}
 }
+
+func TestIdleAndBusy(t *testing.T) {
+	var tr Tracker
+	select {
+	case <-tr.Idle():
+	default:
+		t.Fatal("an empty tracker is not idle")
+	}
+	s := Serial{T: &tr}
+	release := make(chan struct{})
+	s.Push(func() { <-release })
+	if !s.Busy() {
+		t.Fatal("not busy while a task runs")
+	}
+	idle := tr.Idle()
+	select {
+	case <-idle:
+		t.Fatal("idle while a task runs")
+	case <-time.After(10 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-idle:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not idle after the task")
+	}
+	if s.Busy() {
+		t.Fatal("busy after the task")
+	}
+}
