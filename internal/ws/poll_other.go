@@ -2,6 +2,10 @@
 
 package ws
 
+import "errors"
+
+var errNoPoller = errors.New("ws: no readiness poller on this platform")
+
 // pollSupported reports whether this platform has the readiness poller;
 // elsewhere every connection is read by the library's blocking read loop.
 const pollSupported = false

@@ -128,8 +128,6 @@ func headerHasToken(v, tok string) bool {
 // ErrHijack is returned when the ResponseWriter cannot be hijacked.
 var ErrHijack = errors.New("ws: the http.ResponseWriter does not support hijacking")
 
-var errNoPoller = errors.New("ws: no readiness poller on this platform")
-
 // Upgrade completes the WebSocket handshake on w, adding header to the 101
 // response, and returns the connection. The caller must run ReadLoop.
 // Hijacking goes through http.NewResponseController, so wrapped
