@@ -121,6 +121,9 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			c.mu.Lock()
 			c.getActive = false
+			// The session fails with this GET: a GET that slips in before
+			// finish below must get 400, not the close answer.
+			c.answered = true
 			c.mu.Unlock()
 			c.finish(ReasonTransportError, r.Context().Err(), closeMsg)
 			return
