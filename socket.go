@@ -57,6 +57,43 @@ type handlerEntry struct {
 	once bool
 }
 
+// handlerTable maps event names to their handlers. A socket has few
+// events: a slice searched in order costs less memory per socket than a
+// map, and no more time for a handful of names.
+type handlerTable []struct {
+	name    string
+	entries []handlerEntry
+}
+
+func (t handlerTable) get(name string) []handlerEntry {
+	for i := range t {
+		if t[i].name == name {
+			return t[i].entries
+		}
+	}
+	return nil
+}
+
+// set replaces the handlers of name; nil or empty removes the name.
+func (t *handlerTable) set(name string, entries []handlerEntry) {
+	for i := range *t {
+		if (*t)[i].name == name {
+			if len(entries) == 0 {
+				*t = append((*t)[:i], (*t)[i+1:]...)
+			} else {
+				(*t)[i].entries = entries
+			}
+			return
+		}
+	}
+	if len(entries) > 0 {
+		*t = append(*t, struct {
+			name    string
+			entries []handlerEntry
+		}{name, entries})
+	}
+}
+
 // Socket is a client's connection to one namespace (Node's server-side
 // Socket).
 //
@@ -83,7 +120,7 @@ type Socket struct {
 	mu            sync.Mutex
 	state         socketState
 	data          any
-	handlers      map[string][]*handlerEntry
+	handlers      handlerTable
 	anyIn         []func(*Event)
 	anyOut        []func(event string, args Args)
 	middlewares   []func(*Event) error
@@ -124,8 +161,6 @@ func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.Raw
 		authRaw:   authRaw,
 		ctx:       ctx,
 		cancel:    cancel,
-		handlers:  make(map[string][]*handlerEntry),
-		acks:      make(map[uint64]func(adapter.AckResponse)),
 	}
 	s.queue.T = &nsp.srv.track
 	if nsp.srv.cfg.ConnectionStateRecovery != nil {
@@ -223,14 +258,14 @@ func (s *Socket) Once(event string, fn func(*Event)) { s.addHandler(event, fn, t
 
 func (s *Socket) addHandler(event string, fn func(*Event), once bool) {
 	s.mu.Lock()
-	s.handlers[event] = append(s.handlers[event], &handlerEntry{fn: fn, once: once})
+	s.handlers.set(event, append(s.handlers.get(event), handlerEntry{fn: fn, once: once}))
 	s.mu.Unlock()
 }
 
 // Off removes every handler of the event (Node's removeAllListeners(event)).
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	delete(s.handlers, event)
+	s.handlers.set(event, nil)
 	s.mu.Unlock()
 }
 
@@ -239,8 +274,8 @@ func (s *Socket) EventNames() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	names := make([]string, 0, len(s.handlers))
-	for n := range s.handlers {
-		names = append(names, n)
+	for _, e := range s.handlers {
+		names = append(names, e.name)
 	}
 	return names
 }
@@ -551,6 +586,9 @@ func (s *Socket) notifyOutgoing(p *parser.Packet, fns []func(string, Args)) {
 // implements adapter.Socket.
 func (s *Socket) ExpectAck(id uint64, fn func(adapter.AckResponse)) {
 	s.mu.Lock()
+	if s.acks == nil {
+		s.acks = make(map[uint64]func(adapter.AckResponse)) // made on demand: most sockets never wait for an ack
+	}
 	s.acks[id] = fn
 	s.mu.Unlock()
 }
@@ -607,7 +645,7 @@ func (s *Socket) dispatch(ev *Event) {
 	}
 	s.setTaskLocked("event", ev.Name)
 	mws := s.middlewares
-	entries := s.handlers[ev.Name]
+	entries := s.handlers.get(ev.Name)
 	if len(entries) > 0 {
 		kept := entries[:0:0]
 		for _, h := range entries {
@@ -616,7 +654,7 @@ func (s *Socket) dispatch(ev *Event) {
 			}
 		}
 		if len(kept) != len(entries) {
-			s.handlers[ev.Name] = kept
+			s.handlers.set(ev.Name, kept)
 		}
 	}
 	anyIn := s.anyIn
@@ -731,7 +769,7 @@ func (s *Socket) onClose(reason string) {
 		return
 	}
 	s.state = stateClosed
-	s.acks = make(map[uint64]func(adapter.AckResponse))
+	s.acks = nil
 	s.mu.Unlock()
 	s.queue.Drop() // queued events are not delivered any more
 	s.cancel()

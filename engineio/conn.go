@@ -580,9 +580,11 @@ func (c *Conn) finish(reason string, cause error, answer *Message) {
 		probe.CloseNow()
 	}
 	c.mu.Lock()
-	if c.done == nil {
+	switch c.done {
+	case nil:
 		c.done = closedChan
-	} else {
+	case closedChan: // Done was called after the state changed, above
+	default:
 		close(c.done)
 	}
 	c.mu.Unlock()
