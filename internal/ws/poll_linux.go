@@ -97,6 +97,7 @@ func (p *poller) del(fd int, c *pollConn) {
 // of its own server. It returns when no connection is left.
 func (p *poller) loop() {
 	events := make([]syscall.EpollEvent, 256)
+	ready := make([]*pollConn, 0, len(events))
 	var drain [64]byte
 	for {
 		n, err := syscall.EpollWait(p.epfd, events, -1)
@@ -119,15 +120,23 @@ func (p *poller) loop() {
 				continue
 			}
 			if c := p.conns[fd]; c != nil {
-				c.ready()
+				ready = append(ready, c)
 			}
 		}
-		if len(p.conns) == 0 {
+		exit := len(p.conns) == 0
+		if exit {
 			p.running = false
-			p.mu.Unlock()
-			return
 		}
 		p.mu.Unlock()
+		// Outside the lock: ready may end a connection (del locks).
+		for i, c := range ready {
+			c.ready()
+			ready[i] = nil
+		}
+		ready = ready[:0]
+		if exit {
+			return
+		}
 	}
 }
 
