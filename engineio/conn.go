@@ -429,6 +429,30 @@ func (c *Conn) signalPoll() {
 // session keeps none.
 var framesPool = sync.Pool{New: func() any { return new([]ws.Frame) }}
 
+// takeBatch takes the queue for a WebSocket write. When there is nothing
+// to write (or no WebSocket to write to any more) it ends the writer's turn
+// (see stopWritingLocked, which gets prev) and returns a nil batch.
+func (c *Conn) takeBatch(prev []*Message) ([]*Message, *ws.Conn, bool) {
+	c.mu.Lock()
+	if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
+		c.stopWritingLocked(prev)
+		return nil, nil, false
+	}
+	batch := c.queue
+	c.queue, c.queued = nil, 0
+	wsc, b64 := c.ws, c.wsB64
+	c.mu.Unlock()
+	return batch, wsc, b64
+}
+
+// appendFrames appends the WebSocket frames of the messages.
+func appendFrames(frames []ws.Frame, batch []*Message, b64 bool) []ws.Frame {
+	for _, m := range batch {
+		frames = append(frames, m.wsFrame(b64))
+	}
+	return frames
+}
+
 // writeLoop sends the queue over the WebSocket, coalescing what has
 // accumulated into one write, and ends when the queue is empty.
 func (c *Conn) writeLoop() {
@@ -445,20 +469,11 @@ func (c *Conn) writeLoop() {
 	// in the same system call.
 	runtime.Gosched()
 	for {
-		c.mu.Lock()
-		if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
-			c.stopWritingLocked(prev)
+		batch, wsc, b64 := c.takeBatch(prev)
+		if batch == nil {
 			return
 		}
-		batch := c.queue
-		c.queue, c.queued = nil, 0
-		wsc, b64 := c.ws, c.wsB64
-		c.mu.Unlock()
-
-		frames = frames[:0]
-		for _, m := range batch {
-			frames = append(frames, m.wsFrame(b64))
-		}
+		frames = appendFrames(frames[:0], batch, b64)
 		*fp = frames
 		if err := wsc.WriteFrames(frames); err != nil {
 			c.finish(ReasonTransportError, err, nil)

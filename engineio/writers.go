@@ -93,21 +93,12 @@ func newWriterPool() writerPool {
 // pool: then it goes to the back of the list if more came meanwhile, or
 // leaves it.
 func (c *Conn) flushPooled() {
-	c.mu.Lock()
-	if len(c.queue) == 0 || c.transport != WebSocket || c.state == stateClosed {
-		c.stopWritingLocked(nil)
+	batch, wsc, b64 := c.takeBatch(nil)
+	if batch == nil {
 		return
 	}
-	batch := c.queue
-	c.queue, c.queued = nil, 0
-	wsc, b64 := c.ws, c.wsB64
-	c.mu.Unlock()
-
 	fp := framesPool.Get().(*[]ws.Frame)
-	frames := (*fp)[:0]
-	for _, m := range batch {
-		frames = append(frames, m.wsFrame(b64))
-	}
+	frames := appendFrames((*fp)[:0], batch, b64)
 	done, err := wsc.TryWriteFrames(frames)
 	clear(frames)
 	*fp = frames[:0]

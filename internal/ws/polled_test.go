@@ -426,3 +426,34 @@ func FuzzParseFrame(f *testing.F) {
 		}
 	})
 }
+
+// A polled connection keeps writing long after its last blocking write: the
+// deadline that write set (30 s) must not fail the non-blocking writes
+// that follow (it once closed every session about 30 s after its
+// handshake).
+func TestPolledWritesOutliveDeadline(t *testing.T) {
+	if !pollSupported {
+		t.Skip("no readiness poller on this platform; the library's read loop is used")
+	}
+	rec := newRecorder()
+	addr, _ := serve(t, rec, Options{MaxMessage: 1000})
+	nc, br := dialRaw(t, addr, nil)
+	c := <-rec.conns
+	if err := c.WriteFrames([]Frame{{Payload: []byte("first")}}); err != nil {
+		t.Fatal(err)
+	}
+	// As if writeTimeout had gone by since: the deadline is in the past.
+	c.wmu.Lock()
+	c.deadlineAt = time.Now().Add(-2 * writeTimeout)
+	_ = c.nc.SetWriteDeadline(time.Now().Add(-time.Second))
+	c.wmu.Unlock()
+	done, err := c.TryWriteFrames([]Frame{{Payload: []byte("later")}})
+	if err != nil || !done {
+		t.Fatalf("TryWriteFrames = %v, %v", done, err)
+	}
+	for _, want := range []string{"first", "later"} {
+		if _, p := readServerFrame(t, nc, br); string(p) != want {
+			t.Fatalf("got %q, want %q", p, want)
+		}
+	}
+}

@@ -330,13 +330,7 @@ func (c *Conn) WriteFrames(frames []Frame) error {
 		c.wmu.Unlock()
 		return err
 	}
-	// Refreshing the deadline costs a timer update per call; do it only
-	// when less than half of writeTimeout is left, so every write still
-	// gets at least writeTimeout/2.
-	if now := time.Now(); now.Sub(c.deadlineAt) > writeTimeout/2 {
-		_ = c.nc.SetWriteDeadline(now.Add(writeTimeout))
-		c.deadlineAt = now
-	}
+	c.refreshDeadlineLocked()
 	_, err := bufs.WriteTo(c.nc)
 	c.wmu.Unlock()
 	clear(all) // drop the references to the frames
@@ -374,6 +368,9 @@ func (c *Conn) TryWriteFrames(frames []Frame) (bool, error) {
 		buffersPool.Put(bp)
 		return false, nil
 	}
+	// The write does not wait, but the runtime refuses it once a deadline
+	// set by a blocking write has passed: keep one ahead, as WriteFrames.
+	c.refreshDeadlineLocked()
 	var n int
 	var werr error
 	err := c.pc.rc.Write(func(fd uintptr) bool {
@@ -422,6 +419,16 @@ func (c *Conn) flushPendingLocked() error {
 	_, err := bufs.WriteTo(c.nc)
 	c.pending = nil
 	return err
+}
+
+// refreshDeadlineLocked keeps the write deadline at least writeTimeout/2
+// ahead. Refreshing costs a timer update, so it happens only when less than
+// half of writeTimeout is left. Called with wmu held.
+func (c *Conn) refreshDeadlineLocked() {
+	if now := time.Now(); now.Sub(c.deadlineAt) > writeTimeout/2 {
+		_ = c.nc.SetWriteDeadline(now.Add(writeTimeout))
+		c.deadlineAt = now
+	}
 }
 
 // buffersPool recycles the writev vectors of WriteFrames.

@@ -293,13 +293,8 @@ func (e *env) echo(servers []*server) ([][]measure, error) {
 	}
 	out := make([][]measure, len(sides))
 	var ackID atomic.Int64
-	// Closed loop: each client sends its next echo when the answer to the
-	// previous one has come; the rate is what the server sustains.
-	closed := []int{200, 1000}
-	if e.quick {
-		closed = []int{50, 200}
-	}
-	for _, k := range closed {
+	// One case: rounds alternating between the servers, then the medians.
+	runCase := func(c string, k, rate int) error {
 		for _, sd := range sides {
 			sd.p50s, sd.p99s, sd.tputs, sd.uses = nil, nil, nil, nil
 		}
@@ -309,9 +304,9 @@ func (e *env) echo(servers []*server) ([][]measure, error) {
 				if r%2 != 0 && r >= 0 {
 					sd = sides[len(sides)-1-j]
 				}
-				p50, p99, tput, use, err := echoRound(sd.s, sd.clients[:k], 0, dur, payload, &ackID)
+				p50, p99, tput, use, err := echoRound(sd.s, sd.clients[:k], rate, dur, payload, &ackID)
 				if err != nil {
-					return out, err
+					return err
 				}
 				if r >= 0 {
 					sd.p50s, sd.p99s, sd.tputs, sd.uses = append(sd.p50s, p50), append(sd.p99s, p99), append(sd.tputs, tput), append(sd.uses, use)
@@ -319,44 +314,33 @@ func (e *env) echo(servers []*server) ([][]measure, error) {
 			}
 		}
 		for i, sd := range sides {
-			c := fmt.Sprintf("%d clients, closed loop", k)
 			log.Printf("  %s: %s: p50 %v ms, p99 %v ms, answered/s %v", sd.s.name, c, fmtVals(sd.p50s), fmtVals(sd.p99s), fmtVals(sd.tputs))
-			use := medianUse(sd.tputs, sd.uses)
+			use := medianUse(sd.p99s, sd.uses)
+			if rate == 0 {
+				use = medianUse(sd.tputs, sd.uses)
+			}
 			out[i] = append(out[i],
 				measure{Case: c, Metric: "p50 (ms)", Value: median(sd.p50s), Use: use},
 				measure{Case: c, Metric: "p99 (ms)", Value: median(sd.p99s), Use: use},
 				measure{Case: c, Metric: "answered/s", Value: median(sd.tputs), Use: use},
 			)
+		}
+		return nil
+	}
+	// Closed loop: each client sends its next echo when the answer to the
+	// previous one has come; the rate is what the server sustains.
+	closed := []int{200, 1000}
+	if e.quick {
+		closed = []int{50, 200}
+	}
+	for _, k := range closed {
+		if err := runCase(fmt.Sprintf("%d clients, closed loop", k), k, 0); err != nil {
+			return out, err
 		}
 	}
 	for _, rate := range rates {
-		for _, sd := range sides {
-			sd.p50s, sd.p99s, sd.tputs, sd.uses = nil, nil, nil, nil
-		}
-		for r := -1; r < rounds; r++ { // round -1 warms up
-			for k := range sides {
-				sd := sides[k]
-				if r%2 != 0 && r >= 0 {
-					sd = sides[len(sides)-1-k]
-				}
-				p50, p99, tput, use, err := echoRound(sd.s, sd.clients, rate, dur, payload, &ackID)
-				if err != nil {
-					return out, err
-				}
-				if r >= 0 {
-					sd.p50s, sd.p99s, sd.tputs, sd.uses = append(sd.p50s, p50), append(sd.p99s, p99), append(sd.tputs, tput), append(sd.uses, use)
-				}
-			}
-		}
-		for i, sd := range sides {
-			c := fmt.Sprintf("%d clients, %d echo/s offered", n, rate)
-			log.Printf("  %s: %s: p50 %v ms, p99 %v ms, answered/s %v", sd.s.name, c, fmtVals(sd.p50s), fmtVals(sd.p99s), fmtVals(sd.tputs))
-			use := medianUse(sd.p99s, sd.uses)
-			out[i] = append(out[i],
-				measure{Case: c, Metric: "p50 (ms)", Value: median(sd.p50s), Use: use},
-				measure{Case: c, Metric: "p99 (ms)", Value: median(sd.p99s), Use: use},
-				measure{Case: c, Metric: "answered/s", Value: median(sd.tputs), Use: use},
-			)
+		if err := runCase(fmt.Sprintf("%d clients, %d echo/s offered", n, rate), n, rate); err != nil {
+			return out, err
 		}
 	}
 	return out, nil
