@@ -97,15 +97,15 @@ func (c *Conn) flushPooled() {
 	if batch == nil {
 		return
 	}
-	c.tryWrite(wsc, b64, batch, true)
+	c.tryWrite(wsc, b64, batch)
 }
 
 // tryWrite writes batch without waiting, for a session whose writing flag
 // the caller holds, then hands the flag on: to the back of the writer pool
 // when more was queued meanwhile, to a goroutine of the session's own when
-// the peer's socket buffer is full, or back to idle. own says the batch's
-// array is the session's queue array, which may be kept for the next one.
-func (c *Conn) tryWrite(wsc *ws.Conn, b64 bool, batch []*Message, own bool) {
+// the peer's socket buffer is full, or back to idle (the batch's array may
+// then be kept for the next one).
+func (c *Conn) tryWrite(wsc *ws.Conn, b64 bool, batch []*Message) {
 	fp := framesPool.Get().(*[]ws.Frame)
 	frames := appendFrames((*fp)[:0], batch, b64)
 	done, err := wsc.TryWriteFrames(frames)
@@ -134,9 +134,6 @@ func (c *Conn) tryWrite(wsc *ws.Conn, b64 bool, batch []*Message, own bool) {
 		c.mu.Unlock()
 		c.srv.writers.schedule(c.srv, c)
 		return
-	}
-	if !own {
-		batch = nil
 	}
 	c.stopWritingLocked(batch)
 }
