@@ -107,7 +107,7 @@ func clientFrame(fin bool, op byte, payload []byte) []byte {
 
 // dialRaw opens a WebSocket by hand; extra is written right after the
 // handshake request, in the same write.
-func dialRaw(t *testing.T, addr string, extra []byte) (net.Conn, *bufio.Reader) {
+func dialRaw(t testing.TB, addr string, extra []byte) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -457,3 +457,60 @@ func TestPolledWritesOutliveDeadline(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkParseFrame(b *testing.B) {
+	for _, size := range []int{100, 4000} {
+		f := clientFrame(true, opText, bytes.Repeat([]byte("x"), size))
+		buf := make([]byte, len(f))
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				copy(buf, f)
+				if _, _, _, err := parseFrame(buf, 1<<20); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPolledEcho is one message up and one down through a polled
+// connection: the read pass, the frame reader and a non-blocking write.
+func BenchmarkPolledEcho(b *testing.B) {
+	if !pollSupported {
+		b.Skip("no readiness poller on this platform")
+	}
+	up := NewUpgrader(echoHandler{}, Options{MaxMessage: 1 << 20})
+	var tr gotrack.Tracker
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		c.Start(tr.Go)
+	}))
+	defer func() { hs.Close(); tr.Wait() }()
+	nc, br := dialRaw(b, hs.Listener.Addr().String(), nil)
+	defer nc.Close()
+	msg := clientFrame(true, opText, []byte("hello"))
+	var h [7]byte // 2-byte header + "hello"
+	for b.Loop() {
+		if _, err := nc.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// echoHandler writes every message back with a non-blocking write.
+type echoHandler struct{}
+
+func (echoHandler) OnMessage(c *Conn, binary bool, data []byte) {
+	if done, err := c.TryWriteFrames([]Frame{{Binary: binary, Payload: data}}); err == nil && !done {
+		_ = c.FlushPending()
+	}
+}
+
+func (echoHandler) OnClose(*Conn, error) {}
