@@ -123,6 +123,11 @@ type Socket struct {
 	handlers      handlerTable
 	anyIn         []func(*Event)
 	anyOut        []func(event string, args Args)
+	// live and plainOut mirror state == stateConnected and len(anyOut) == 0
+	// (both set under mu), so that a broadcast's write to this socket, once
+	// per recipient, takes no lock in the common case.
+	live     atomic.Bool
+	plainOut atomic.Bool
 	middlewares   []func(*Event) error
 	disconnecting []func(reason string)
 	disconnected  []func(reason string)
@@ -163,6 +168,7 @@ func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.Raw
 		cancel:    cancel,
 	}
 	s.queue.T = &nsp.srv.track
+	s.plainOut.Store(true)
 	if nsp.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
 		if sess := nsp.restore(auth); sess != nil {
@@ -300,6 +306,7 @@ func (s *Socket) OffAny() {
 func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
 	s.mu.Lock()
 	s.anyOut = append(s.anyOut, fn)
+	s.plainOut.Store(false)
 	s.mu.Unlock()
 }
 
@@ -307,6 +314,7 @@ func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
 func (s *Socket) OffAnyOutgoing() {
 	s.mu.Lock()
 	s.anyOut = nil
+	s.plainOut.Store(true)
 	s.mu.Unlock()
 }
 
@@ -553,9 +561,13 @@ func (s *Socket) Deliver(p *parser.Packet, enc adapter.Encoded, flags adapter.Br
 // write queues an encoded packet: one lock for the state and the outgoing
 // listeners, as it runs once per recipient of a broadcast.
 func (s *Socket) write(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) error {
-	s.mu.Lock()
-	connected, fns := s.state == stateConnected, s.anyOut
-	s.mu.Unlock()
+	var fns []func(string, Args)
+	connected := s.live.Load()
+	if !s.plainOut.Load() {
+		s.mu.Lock()
+		connected, fns = s.state == stateConnected, s.anyOut
+		s.mu.Unlock()
+	}
 	if !connected {
 		return ErrDisconnected
 	}
@@ -752,6 +764,7 @@ func (s *Socket) markConnected() bool {
 		return false
 	}
 	s.state = stateConnected
+	s.live.Store(true)
 	return true
 }
 
@@ -769,6 +782,7 @@ func (s *Socket) onClose(reason string) {
 		return
 	}
 	s.state = stateClosed
+	s.live.Store(false)
 	s.acks = nil
 	s.mu.Unlock()
 	s.queue.Drop() // queued events are not delivered any more
