@@ -38,8 +38,8 @@ func recoveryServer(t *testing.T) (*socketio.Server, *faultProxy, *lifecycle) {
 	return io, newFaultProxy(t, strings.TrimPrefix(url, "http://")), lc
 }
 
-// disruptedStream emits recoveryEvents numbered events ("n", i) to room
-// "r" while the proxy delays, stalls and twice cuts the connection of the
+// disruptedStream emits recoveryEvents numbered events ("n", i), to room
+// "r" or to all, and a few to another room ("x"), while the proxy delays, stalls and twice cuts the connection of the
 // socket id, in the middle of the stream. first returns once the client
 // has event 0 (so it has an offset to recover from); back(k) returns once
 // the client has seen its k-th reconnection, and checks it was a recovery.
@@ -50,8 +50,15 @@ func recoveryServer(t *testing.T) (*socketio.Server, *faultProxy, *lifecycle) {
 func disruptedStream(t *testing.T, io *socketio.Server, p *faultProxy, lc *lifecycle, id string, first func(), back func(k int)) {
 	t.Helper()
 	emit := func(i int) {
-		if err := io.To("r").Emit("n", i); err != nil {
+		op := io.To("r") // even events to the room, odd ones to all
+		if i%2 == 1 {
+			op = io.Sockets().Except()
+		}
+		if err := op.Emit("n", i); err != nil {
 			t.Fatalf("emit %d: %v", i, err)
+		}
+		if i%10 == 5 { // never for the client: replays must filter too
+			_ = io.To("other").Emit("x", i)
 		}
 	}
 	emit(0)
@@ -167,8 +174,8 @@ func TestRecoveryOfficialClient(t *testing.T) {
 				n, _ := next(15 * time.Second)
 				got = append(got, n)
 			}
-			d.ExpectNone(300*time.Millisecond, "a duplicate", func(e testutil.Event) bool {
-				return e.Name() == "event" && e.Str("name") == "n"
+			d.ExpectNone(300*time.Millisecond, "a duplicate or an event of another room", func(e testutil.Event) bool {
+				return e.Name() == "event" && (e.Str("name") == "n" || e.Str("name") == "x")
 			})
 			checkSequence(t, got)
 			t.Logf("%d events, 2 cuts, a stall and a delay: none lost, none duplicated; proxy accepted %d connections",
@@ -212,6 +219,12 @@ func TestRecoveryGoClient(t *testing.T) {
 				case arrived <- struct{}{}:
 				default:
 				}
+			})
+			var others int
+			s.On("x", func(*client.Event) {
+				mu.Lock()
+				others++
+				mu.Unlock()
 			})
 			s.OnConnect(func() {
 				mu.Lock()
@@ -268,6 +281,9 @@ func TestRecoveryGoClient(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			checkSequence(t, got)
+			if others > 0 {
+				t.Fatalf("the client got %d events of a room it is not in", others)
+			}
 			if want := []bool{false, true, true}; fmt.Sprint(recovered) != fmt.Sprint(want) {
 				t.Fatalf("connections recovered %v, want %v", recovered, want)
 			}
