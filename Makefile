@@ -56,8 +56,8 @@ fuzz:
 bench-micro:
 	go test -run='^$$' -bench=. -benchmem -benchtime=200ms ./...
 
-# Load benchmarks against Node's socket.io, same machine, same run (about 5
-# minutes, bounded to 9); writes docs/benchmarks.md and docs/benchmarks/*.svg.
+# Load benchmarks against Node's socket.io, same machine, same run (about 6
+# minutes, bounded to 12); writes docs/benchmarks.md and docs/benchmarks/*.svg.
 bench:
 	bench/run.sh
 

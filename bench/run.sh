@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the load benchmarks of issue #7 (Go server vs Node's socket.io, same
 # machine, same run) and writes docs/benchmarks.md and docs/benchmarks/*.svg.
-# Bounded: the tool stops itself after 9 minutes (BENCH_TIMEOUT); a full run
-# takes about 5. Extra arguments go to the tool, e.g.
+# Bounded: the tool stops itself after 12 minutes (BENCH_TIMEOUT); a full run
+# takes about 6. Extra arguments go to the tool, e.g.
 #   bench/run.sh -quick                 # small counts, checks the tool
 #   bench/run.sh -only fanout,echo      # some scenarios
 #   bench/run.sh -profile /tmp/prof     # CPU + heap profiles of the Go server
@@ -16,6 +16,6 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/goserver" ./cmd/goserver
 go build -o "$bin/bench" ./cmd/bench
-"$bin/bench" -goserver "$bin/goserver" -node node -docs ../docs -timeout "${BENCH_TIMEOUT:-9m}" "$@"
+"$bin/bench" -goserver "$bin/goserver" -node node -docs ../docs -timeout "${BENCH_TIMEOUT:-12m}" "$@"
 # Print the summary table of the report just written.
 sed -n '/^## Targets/,/^CPU:/p' ../docs/benchmarks.md | sed '$d'
