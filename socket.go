@@ -117,17 +117,17 @@ type Socket struct {
 	restoredRooms []string
 	missed        []*parser.Packet
 
-	mu            sync.Mutex
-	state         socketState
-	data          any
-	handlers      handlerTable
-	anyIn         []func(*Event)
-	anyOut        []func(event string, args Args)
+	mu       sync.Mutex
+	state    socketState
+	data     any
+	handlers handlerTable
+	anyIn    []func(*Event)
+	anyOut   []func(event string, args Args)
 	// live and plainOut mirror state == stateConnected and len(anyOut) == 0
 	// (both set under mu), so that a broadcast's write to this socket, once
 	// per recipient, takes no lock in the common case.
-	live     atomic.Bool
-	plainOut atomic.Bool
+	live          atomic.Bool
+	plainOut      atomic.Bool
 	middlewares   []func(*Event) error
 	disconnecting []func(reason string)
 	disconnected  []func(reason string)
