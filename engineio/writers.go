@@ -35,12 +35,13 @@ func (p *writerPool) schedule(s *Server, c *Conn) {
 		p.running++
 	}
 	p.mu.Unlock()
+	// The caller holds c.mu (kickLocked): nothing here may close c. The
+	// engine's tracker is never closed, so Go does not refuse; were it to,
+	// the session would stay listed and the next writer would take it.
 	if start && !s.track.Go(func() { p.work(s) }) {
 		p.mu.Lock()
 		p.running--
 		p.mu.Unlock()
-		// The server is gone: the session closes with it.
-		c.finish(ReasonTransportError, ErrClosed, nil)
 	}
 }
 

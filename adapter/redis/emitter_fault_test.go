@@ -98,15 +98,8 @@ func TestRedisRestart(t *testing.T) {
 }
 
 func testRedisRestart(t *testing.T, proto string) {
-	srv, err := startRedis("")
-	if err != nil {
-		t.Fatalf("this test starts its own redis-server: %v", err)
-	}
-	t.Cleanup(func() { srv.stop() })
-	port := srv.addr[len("127.0.0.1:"):]
-	key := randomKey(t)
-	a := newGoNode(t, newClient(t, srv.addr), key, "A", proto)
-	b := newGoNode(t, newClient(t, srv.addr), key, "B", proto)
+	pair := newOwnRedisPair(t, proto)
+	a, b := pair.a, pair.b
 	ca, cb := newClients(t, a.url), newClients(t, b.url)
 	ca.connect("a1")
 	cb.connect("b1")
@@ -115,7 +108,7 @@ func testRedisRestart(t *testing.T, proto string) {
 	_ = a.io.Emit("before", 1)
 	cb.eventIs("b1", "before", `[1]`)
 
-	srv.stop()
+	pair.kill()
 	t.Log("redis-server stopped")
 	start := time.Now()
 	errA := a.io.Emit("during", 2)
@@ -124,16 +117,9 @@ func testRedisRestart(t *testing.T, proto string) {
 	cb.none("b1", "during")
 	t.Log("lost during the outage: the broadcast \"during\" never reached b1 (node B)")
 
-	srv2, err := startRedis(port)
-	if err != nil {
-		t.Fatalf("restart redis-server: %v", err)
-	}
-	t.Cleanup(func() { srv2.stop() })
+	pair.restart()
 	t.Log("redis-server restarted on the same port")
-	waitCount(t, a.io, 2)
-	waitCount(t, b.io, 2)
 	// The subscriptions are back: broadcasts flow both ways.
-	time.Sleep(200 * time.Millisecond)
 	if err := a.io.Emit("after", 1); err != nil {
 		t.Fatal(err)
 	}
@@ -146,4 +132,45 @@ func testRedisRestart(t *testing.T, proto string) {
 	}
 	b.expectSide(t, `["x"]`)
 	t.Logf("recovered %v after the restart", time.Since(start))
+}
+
+// ownRedisPair is two Go nodes, A and B, on a redis-server of the test's
+// own, which the test may kill and start again on the same port.
+type ownRedisPair struct {
+	t    *testing.T
+	srv  *redisServer
+	port string
+	a, b *goNode
+}
+
+func newOwnRedisPair(t *testing.T, proto string) *ownRedisPair {
+	t.Helper()
+	srv, err := startRedis("")
+	if err != nil {
+		t.Fatalf("this test starts its own redis-server: %v", err)
+	}
+	t.Cleanup(func() { srv.stop() })
+	key := randomKey(t)
+	return &ownRedisPair{
+		t: t, srv: srv, port: srv.addr[len("127.0.0.1:"):],
+		a: newGoNode(t, newClient(t, srv.addr), key, "A", proto),
+		b: newGoNode(t, newClient(t, srv.addr), key, "B", proto),
+	}
+}
+
+// kill stops the redis-server.
+func (p *ownRedisPair) kill() { p.srv.stop() }
+
+// restart starts a redis-server on the same port again and waits until both
+// nodes count two servers and their subscriptions are back.
+func (p *ownRedisPair) restart() {
+	p.t.Helper()
+	srv, err := startRedis(p.port)
+	if err != nil {
+		p.t.Fatalf("restart redis-server: %v", err)
+	}
+	p.t.Cleanup(func() { srv.stop() })
+	waitCount(p.t, p.a.io, 2)
+	waitCount(p.t, p.b.io, 2)
+	time.Sleep(200 * time.Millisecond) // the subscriptions are back
 }

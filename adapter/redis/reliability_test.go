@@ -74,15 +74,8 @@ func TestReliabilityRedisRestartDuringBroadcasts(t *testing.T) {
 }
 
 func testReliabilityRedisRestart(t *testing.T, proto string) {
-	srv, err := startRedis("")
-	if err != nil {
-		t.Fatalf("this test starts its own redis-server: %v", err)
-	}
-	t.Cleanup(func() { srv.stop() })
-	port := srv.addr[len("127.0.0.1:"):]
-	key := randomKey(t)
-	a := newGoNode(t, newClient(t, srv.addr), key, "A", proto)
-	b := newGoNode(t, newClient(t, srv.addr), key, "B", proto)
+	pair := newOwnRedisPair(t, proto)
+	a, b := pair.a, pair.b
 	ra, rb := newGoReceiver(t, a.url), newGoReceiver(t, b.url)
 	waitCount(t, a.io, 2)
 	waitCount(t, b.io, 2)
@@ -133,18 +126,11 @@ func testReliabilityRedisRestart(t *testing.T, proto string) {
 	waitGot(rb, 30)
 
 	killedAt := time.Now()
-	srv.stop()
+	pair.kill()
 	t.Logf("redis-server killed after %d broadcasts", emittedCount())
 	time.Sleep(time.Second)
-	srv2, err := startRedis(port)
-	if err != nil {
-		t.Fatalf("restart redis-server: %v", err)
-	}
-	t.Cleanup(func() { srv2.stop() })
 	restartedAt := time.Now()
-	waitCount(t, a.io, 2)
-	waitCount(t, b.io, 2)
-	time.Sleep(200 * time.Millisecond) // the subscriptions are back
+	pair.restart()
 	recoveredAt := time.Now()
 	t.Logf("redis-server restarted after %v; adapters back %v after the restart", restartedAt.Sub(killedAt).Round(time.Millisecond),
 		recoveredAt.Sub(restartedAt).Round(time.Millisecond))
