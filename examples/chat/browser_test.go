@@ -35,7 +35,7 @@ func TestBrowser(t *testing.T) {
 	}
 	for _, mode := range []string{"default", "websocket", "polling"} {
 		t.Run(mode, func(t *testing.T) {
-			srv, err := newServer()
+			srv, _, err := newServer()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,7 +21,7 @@ const (
 	maxRoomRunes = 32   // room name length
 	maxTextRunes = 1000 // message length
 	maxCIDBytes  = 64   // client message id length
-	maxRooms     = 50   // rooms that exist at once, the default ones included
+	maxRooms     = 50   // rooms that exist at once, the default ones included (chat.maxRooms)
 	historySize  = 50   // messages kept per room for those who join later
 )
 
@@ -133,8 +133,9 @@ type room struct {
 // the events that announce it, so that every client sees the room list and
 // the presence of a room change in the order they happened.
 type chat struct {
-	io  *socketio.Server
-	now func() time.Time
+	io       *socketio.Server
+	now      func() time.Time
+	maxRooms int
 
 	mu     sync.Mutex
 	rooms  map[string]*room
@@ -147,10 +148,11 @@ type chat struct {
 // handlers on io's main namespace.
 func newChat(io *socketio.Server) *chat {
 	c := &chat{
-		io:    io,
-		now:   time.Now,
-		rooms: make(map[string]*room),
-		where: make(map[string]string),
+		io:       io,
+		now:      time.Now,
+		maxRooms: maxRooms,
+		rooms:    make(map[string]*room),
+		where:    make(map[string]string),
 	}
 	for _, name := range defaultRooms {
 		c.rooms[name] = &room{members: make(map[string]string)}
@@ -246,7 +248,7 @@ func (c *chat) connected(s *socketio.Socket) {
 		if name := c.chatRoomOf(s); name != "" {
 			r := c.rooms[name]
 			if r == nil {
-				if len(c.rooms) >= maxRooms {
+				if len(c.rooms) >= c.maxRooms {
 					s.Leave(name)
 					c.emitRoomsLocked()
 					return
@@ -295,8 +297,8 @@ func (c *chat) join(s *socketio.Socket, name string) (joinReply, error) {
 	defer c.mu.Unlock()
 	r := c.rooms[name]
 	if c.where[s.ID()] != name {
-		if r == nil && len(c.rooms) >= maxRooms {
-			return joinReply{}, fmt.Errorf("there are %d rooms already: join one of them", maxRooms)
+		if r == nil && len(c.rooms) >= c.maxRooms {
+			return joinReply{}, fmt.Errorf("there are %d rooms already: join one of them", c.maxRooms)
 		}
 		c.leaveLocked(s, presenceLeft)
 		if r == nil {

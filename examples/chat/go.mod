@@ -2,7 +2,10 @@ module github.com/gosio/socketio/examples/chat
 
 go 1.26
 
-require github.com/gosio/socketio v0.0.0
+require (
+	github.com/gosio/socketio v0.0.0
+	go.uber.org/goleak v1.3.0
+)
 
 require (
 	github.com/dolthub/maphash v0.1.0 // indirect

@@ -32,16 +32,15 @@ import (
 // events of a client that lost its connection.
 const recoveryWindow = 2 * time.Minute
 
-// newServer returns the chat's Socket.IO server.
-func newServer() (*socketio.Server, error) {
+// newServer returns the chat's Socket.IO server and its chat.
+func newServer() (*socketio.Server, *chat, error) {
 	io, err := socketio.NewServer(socketio.Config{
 		ConnectionStateRecovery: &socketio.RecoveryConfig{MaxDisconnectionDuration: recoveryWindow},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	newChat(io)
-	return io, nil
+	return io, newChat(io), nil
 }
 
 // newHandler mounts the Socket.IO server and the built frontend.
@@ -64,7 +63,7 @@ func main() {
 	if _, err := os.Stat(dist + "/index.html"); err != nil {
 		log.Printf("warning: %s/index.html not found (run `npm ci && npm run build` in frontend/, or `make chat`); only Socket.IO is served", dist)
 	}
-	io, err := newServer()
+	io, _, err := newServer()
 	if err != nil {
 		log.Fatal(err)
 	}
