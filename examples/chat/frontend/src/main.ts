@@ -91,7 +91,8 @@ function connect(name: string) {
     s.io.engine.on('upgrade', showTransport);
   });
   s.io.on('reconnect_attempt', (attempt) => {
-    setBanner('reconnecting', `Connection lost. Reconnecting… attempt ${attempt}`);
+    if (everConnected) setBanner('reconnecting', `Connection lost. Reconnecting… attempt ${attempt}`);
+    else setBanner('connecting', `Connecting… attempt ${attempt + 1}`);
   });
   s.on('connect', () => void onConnect(s));
   s.on('disconnect', (reason) => {
