@@ -4,14 +4,15 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN := $(shell go env GOPATH)/bin
 FUZZTIME ?= 20s
 # Every Go module of the repository (examples live in their own modules).
-MODULES := . examples/echo examples/client examples/cluster bench parser/msgpack adapter/redis
+MODULES := . examples/echo examples/client examples/cluster examples/chat bench parser/msgpack adapter/redis
 
-.PHONY: all deps frontend demo test lint unit conformance fuzz bench-micro bench clean
+.PHONY: all deps frontend demo chat test lint unit conformance fuzz bench-micro bench clean
 
 all: test
 
 # npm packages for the interop tests and the demo frontend.
-deps: interop/node_modules/.package-lock.json examples/echo/frontend/node_modules/.package-lock.json
+deps: interop/node_modules/.package-lock.json examples/echo/frontend/node_modules/.package-lock.json \
+	examples/chat/frontend/node_modules/.package-lock.json
 
 interop/node_modules/.package-lock.json: interop/package-lock.json
 	npm ci --prefix interop --no-audit --no-fund
@@ -19,13 +20,21 @@ interop/node_modules/.package-lock.json: interop/package-lock.json
 examples/echo/frontend/node_modules/.package-lock.json: examples/echo/frontend/package-lock.json
 	npm ci --prefix examples/echo/frontend --no-audit --no-fund
 
-# The seed's frontend, built for the Go echo server to serve.
+examples/chat/frontend/node_modules/.package-lock.json: examples/chat/frontend/package-lock.json
+	npm ci --prefix examples/chat/frontend --no-audit --no-fund
+
+# The seed's frontend and the chat's, built for their Go servers to serve.
 frontend: deps
 	npm run --prefix examples/echo/frontend build
+	npm run --prefix examples/chat/frontend build
 
 # Build the seed's frontend and run the Go echo server on PORT (default 3000).
 demo: frontend
 	cd examples/echo && go run .
+
+# Build the frontends and run the chat demo (examples/chat) on PORT (default 3000).
+chat: frontend
+	cd examples/chat && go run .
 
 # Everything: lint, unit + interop tests with -race, the official conformance
 # suites, fuzzing, micro-benchmarks.
@@ -62,4 +71,5 @@ bench:
 	bench/run.sh
 
 clean:
-	rm -rf interop/node_modules examples/echo/frontend/node_modules examples/echo/frontend/dist
+	rm -rf interop/node_modules examples/echo/frontend/node_modules examples/echo/frontend/dist \
+		examples/chat/frontend/node_modules examples/chat/frontend/dist

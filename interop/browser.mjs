@@ -19,7 +19,11 @@
 //   {"ev":"websocket","url":...}                a WebSocket opened by the page
 //   {"ev":"respuesta","text":...}               #respuesta once it starts with the expected answer
 //   {"ev":"estado","text":...}                  #estado: 'conectado: <id> (<polling|websocket>)'
+//   {"ev":"vista","conexion":...,"transporte":...,"mejora":...,"historial":[{"dir","event","text"}]}
+//                                               the echo page's status pill (data-state), transport
+//                                               badge, upgrade note and message log, when it has them
 //   {"ev":"error","message":...,"estado":...,"respuesta":...}   on failure
+// SCREENSHOT=<file.png> saves a screenshot of the page once the checks passed.
 // exit: 0 success, 1 failure (timeout, websocket in polling mode, no upgrade in websocket mode),
 //       2 Chromium missing,
 //       3 playwright-core not installed (run `npm install` in interop/), 64 bad usage.
@@ -89,7 +93,8 @@ try {
     ],
     timeout,
   });
-  const page = await browser.newPage();
+  // A screenshot is taken at a width that shows the page as a reader would see it.
+  const page = await browser.newPage(process.env.SCREENSHOT ? { viewport: { width: 760, height: 520 } } : {});
 
   let wsViolation = null;
   page.on('console', (msg) => out({ ev: 'console', type: msg.type(), text: msg.text() }));
@@ -139,7 +144,10 @@ try {
     if (needUpgrade) {
       try {
         await page.waitForFunction(
-          () => (document.getElementById('estado')?.textContent || '').includes('(websocket)'),
+          () =>
+            (document.getElementById('estado')?.textContent || '').includes('(websocket)') &&
+            // the echo page's transport badge, when the page has one, follows the upgrade too
+            ['websocket', undefined].includes(document.getElementById('transporte')?.textContent),
           null,
           { timeout: left(), polling: 50 },
         );
@@ -148,6 +156,22 @@ try {
       }
     }
     out({ ev: 'estado', text: ((await text('#estado')) ?? '').trim() });
+    const vista = await page.evaluate(() => {
+      const badge = document.getElementById('transporte');
+      if (!badge) return null;
+      return {
+        conexion: document.getElementById('conexion')?.dataset.state ?? null,
+        transporte: badge.textContent,
+        mejora: document.getElementById('mejora')?.textContent ?? null,
+        historial: [...document.querySelectorAll('#historial li')].map((li) => ({
+          dir: li.className,
+          event: li.dataset.event,
+          text: li.querySelector('.texto')?.textContent,
+        })),
+      };
+    });
+    if (vista) out({ ev: 'vista', ...vista });
+    if (process.env.SCREENSHOT && !upgradeErr && !wsViolation) await page.screenshot({ path: process.env.SCREENSHOT });
     if (upgradeErr) {
       out({ ev: 'error', message: `websocket mode but the connection did not upgrade: ${upgradeErr}` });
     } else if (wsViolation) {

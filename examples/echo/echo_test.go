@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	stdio "io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +21,12 @@ import (
 // default mode (polling upgraded to WebSocket), polling only, and with the
 // upgrade required.
 //
+// The page shows its connection state, the transport in use (updated on
+// the upgrade) and the messages exchanged; the test checks them.
+//
 // The frontend connects to http://localhost:3000 as the seed wrote it;
 // Chromium's host resolver maps that to the test server's free port.
+// GOSIO_SCREENSHOTS=1 also writes docs/echo.png (the upgraded page).
 func TestBrowser(t *testing.T) {
 	if _, err := os.Stat("frontend/dist/index.html"); err != nil {
 		t.Fatalf("the frontend is not built: run `npm ci && npm run build` in examples/echo/frontend (make deps does it): %v", err)
@@ -42,6 +49,14 @@ func TestBrowser(t *testing.T) {
 			if mode != "default" {
 				args = append(args, mode)
 			}
+			env := env
+			if mode == "websocket" && os.Getenv("GOSIO_SCREENSHOTS") != "" {
+				shot, err := filepath.Abs("../../docs/echo.png")
+				if err != nil {
+					t.Fatal(err)
+				}
+				env = append(slices.Clip(env), "SCREENSHOT="+shot)
+			}
 			evs := testutil.RunNodeEnv(t, 40*time.Second, env, "browser.mjs", args...)
 			got := testutil.Filter(evs, "respuesta")
 			if len(got) == 0 || got[0].Str("text") != "Hola, recibí tu mensaje: ¡Hola desde el frontend!" {
@@ -51,7 +66,39 @@ func TestBrowser(t *testing.T) {
 			if len(st) == 0 {
 				t.Fatalf("no state reported: %v", evs)
 			}
-			t.Logf("%s: %s", mode, st[len(st)-1].Str("text"))
+			estado := st[len(st)-1].Str("text")
+			t.Logf("%s: %s", mode, estado)
+
+			// The page's status, transport and message log.
+			vs := testutil.Filter(evs, "vista")
+			if len(vs) != 1 {
+				t.Fatalf("the page reported no status display: %v", evs)
+			}
+			v := vs[0]
+			if v.Str("conexion") != "connected" {
+				t.Errorf("status pill %q, want connected", v.Str("conexion"))
+			}
+			tr := v.Str("transporte")
+			if want := map[string]string{"polling": "polling", "websocket": "websocket"}[mode]; want != "" && tr != want {
+				t.Errorf("transport shown %q, want %q", tr, want)
+			}
+			if !strings.HasSuffix(estado, "("+tr+")") {
+				t.Errorf("transport shown %q, but the state says %q", tr, estado)
+			}
+			// Every mode starts on polling: the note is there once upgraded.
+			if up := v.Str("mejora"); (tr == "websocket") != (up == "mejorado desde polling") {
+				t.Errorf("transport %s, upgrade note %q", tr, up)
+			}
+			var log []string
+			hist, _ := v["historial"].([]any)
+			for _, h := range hist {
+				m, _ := h.(map[string]any)
+				log = append(log, fmt.Sprintf("%v %v %v", m["dir"], m["event"], m["text"]))
+			}
+			want := []string{"sale mensaje ¡Hola desde el frontend!", "entra respuesta Hola, recibí tu mensaje: ¡Hola desde el frontend!"}
+			if !slices.Equal(log, want) {
+				t.Errorf("message log %q, want %q", log, want)
+			}
 		})
 	}
 }
