@@ -256,6 +256,11 @@ type nspView struct{ n *Namespace }
 
 func (v nspView) Name() string { return v.n.name }
 
+// ServerKey identifies the namespace's server, so that an adapter factory
+// shares one broker connection between the namespaces of one server (see
+// adapter/cluster.Factory).
+func (v nspView) ServerKey() any { return v.n.srv }
+
 func (v nspView) Socket(id adapter.SocketID) adapter.Socket {
 	if s := v.n.Socket(id); s != nil {
 		return s
