@@ -11,7 +11,6 @@ import (
 	"github.com/gosio/socketio/parser"
 )
 
-
 // PacketTree is the packet as the classic adapter relays it:
 // {type:2, data:[...], nsp}, binary values as msgpack bin.
 func PacketTree(p *parser.Packet) (*Object, error) {
