@@ -27,7 +27,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -524,25 +523,37 @@ func broadcastChannelFor(base string, opts adapter.BroadcastOptions) string {
 	return base
 }
 
-// Broadcast publishes p to the other servers (unless Local) and delivers it
-// to the matched local sockets.
+// Broadcast delivers p to the matched local sockets and queues it for the
+// other servers (unless Local). It never waits on Redis: a message that
+// does not fit in the queue reaches the local sockets only and
+// ErrQueueFull is returned.
 func (a *Adapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) error {
 	if !opts.Flags.Local {
 		b, err := encodeBroadcastTuple(a.uid, p, opts)
 		if err != nil {
 			return err
 		}
-		if err := a.publish(context.Background(), broadcastChannelFor(a.bcastChannel, opts), b); err != nil {
-			a.log.Warn("redis adapter: broadcast not published", "err", err)
-			_ = a.mem.Broadcast(p, opts)
-			return fmt.Errorf("redis adapter: publish: %w", err)
+		err = a.queue(broadcastChannelFor(a.bcastChannel, opts), b)
+		if lerr := a.mem.Broadcast(p, opts); err == nil {
+			err = lerr
 		}
+		return err
 	}
 	return a.mem.Broadcast(p, opts)
 }
 
-// BroadcastWithAck publishes p as a BROADCAST request; every other server
-// reports its number of recipients once, then relays each answer.
+// queue queues a publication on this server's publisher; it never waits
+// on Redis (see Options.MaxQueuedMessages).
+func (a *Adapter) queue(channel string, payload []byte) error {
+	return a.node.snd.Enqueue(len(payload), channel, func(ctx context.Context) error {
+		return a.node.client.Publish(ctx, channel, payload).Err()
+	})
+}
+
+// BroadcastWithAck queues p as a BROADCAST request and delivers it to the
+// local sockets; every other server reports its number of recipients once,
+// then relays each answer. A request that does not fit in the queue is not
+// sent at all (ErrQueueFull).
 func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptions, onClientCount func(int), onAck func(adapter.AckResponse)) error {
 	if !opts.Flags.Local {
 		rid := newUID()
@@ -553,8 +564,9 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptio
 		if err := a.reqs.AddAck(rid, opts.Flags.Timeout, onClientCount, onAck); err != nil {
 			return err
 		}
-		if err := a.publish(context.Background(), a.requestChannel, b); err != nil {
-			return fmt.Errorf("redis adapter: publish: %w", err)
+		if err := a.queue(a.requestChannel, b); err != nil {
+			a.reqs.RemoveAck(rid)
+			return err
 		}
 	}
 	return a.mem.BroadcastWithAck(p, opts, onClientCount, onAck)
