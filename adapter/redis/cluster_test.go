@@ -23,9 +23,13 @@ func TestTwoGoNodes(t *testing.T) {
 	})
 }
 
-func testTwoGoNodes(t *testing.T, proto string) {
+func testTwoGoNodes(t *testing.T, proto string) { testTwoGoNodesOn(t, singleRedis(t), proto) }
+
+// testTwoGoNodesOn runs the two-server test on a Redis backend (one
+// server or a Redis Cluster).
+func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 	key := randomKey(t)
-	client := newClient(t, redisAddr)
+	client := be.client
 	a := newGoNode(t, client, key, "A", proto)
 	b := newGoNode(t, client, key, "B", proto)
 	// The application's room events and the adapter's own (sharded room

@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 			defer srv.stop()
 			redisAddr = srv.addr
 		}
+		defer stopRedisCluster()
 		return m.Run()
 	}()
 	if code == 0 {
@@ -153,7 +154,7 @@ type sideEvent struct {
 // ("sharded") or Streams ("streams") adapter; key is the prefix of every
 // channel and the stream name. A "+csr" suffix turns on connection state
 // recovery.
-func newGoNode(t *testing.T, client *goredis.Client, key, name, proto string) *goNode {
+func newGoNode(t *testing.T, client goredis.UniversalClient, key, name, proto string) *goNode {
 	t.Helper()
 	csr := strings.HasSuffix(proto, "+csr")
 	proto = strings.TrimSuffix(proto, "+csr")

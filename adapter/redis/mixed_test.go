@@ -27,11 +27,18 @@ type nodeServer struct {
 // streams adapter (a "+csr" suffix turns on connection state recovery).
 func startNodeServer(t *testing.T, addr, key, name, proto string) *nodeServer {
 	t.Helper()
+	return startNodeServerURL(t, "redis://"+addr, key, name, proto)
+}
+
+// startNodeServerURL is startNodeServer with a Redis URL: redis://host:port,
+// or cluster://host:port,host:port,... for a Redis Cluster.
+func startNodeServerURL(t *testing.T, url, key, name, proto string) *nodeServer {
+	t.Helper()
 	csr := ""
 	if strings.HasSuffix(proto, "+csr") {
 		proto, csr = strings.TrimSuffix(proto, "+csr"), "csr"
 	}
-	p := testutil.StartNode(t, "redis-node-server.mjs", "0", "redis://"+addr, key, name, proto, csr)
+	p := testutil.StartNode(t, "redis-node-server.mjs", "0", url, key, name, proto, csr)
 	ev := p.Expect(15*time.Second, "node server ready", func(e testutil.Event) bool { return e.Name() == "ready" })
 	port, _ := ev["port"].(float64)
 	return &nodeServer{t: t, p: p, url: "http://127.0.0.1:" + strconv.Itoa(int(port))}
@@ -75,11 +82,15 @@ func TestMixedCluster(t *testing.T) {
 	forProtocols(t, testMixedCluster)
 }
 
-func testMixedCluster(t *testing.T, proto string) {
+func testMixedCluster(t *testing.T, proto string) { testMixedClusterOn(t, singleRedis(t), proto) }
+
+// testMixedClusterOn runs the mixed Go + Node test on a Redis backend (one
+// server or a Redis Cluster).
+func testMixedClusterOn(t *testing.T, be backend, proto string) {
 	key := randomKey(t)
-	client := newClient(t, redisAddr)
+	client := be.client
 	g := newGoNode(t, client, key, "G", proto)
-	n := startNodeServer(t, redisAddr, key, "node", proto)
+	n := startNodeServerURL(t, be.url, key, "node", proto)
 	cg, cn := newClients(t, g.url), newClients(t, n.url)
 	g1 := cg.connect("g1")
 	n1 := cn.connect("n1")
