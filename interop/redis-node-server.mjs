@@ -58,7 +58,7 @@ const io = new Server(httpServer, {
 });
 
 io.on("connection", (socket) => {
-  socket.data = { server: name };
+  socket.data = { server: name, bin: Buffer.from([1, 2, 3]) };
   out("connection", { id: socket.id });
   socket.on("join", (room, cb) => {
     socket.join(room);
@@ -98,7 +98,7 @@ const commands = {
   async fetchSockets(cmd) {
     const socks = await sel(cmd).fetchSockets();
     return {
-      sockets: socks.map((s) => ({ id: s.id, rooms: [...s.rooms], data: s.data, query: s.handshake.query, headers: s.handshake.headers })),
+      sockets: socks.map((s) => ({ id: s.id, rooms: [...s.rooms], data: toWire(s.data), query: s.handshake.query, headers: s.handshake.headers })),
     };
   },
   async localSockets(cmd) {

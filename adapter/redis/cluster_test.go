@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -118,7 +119,7 @@ func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 			t.Fatalf("rooms %v", s.Rooms)
 		}
 		d, _ := json.Marshal(s.Data)
-		if s.ID == a1 && string(d) != `{"server":"A"}` {
+		if s.ID == a1 && (string(d) != `{"bin":"AQID","server":"A"}` || !bytes.Equal(s.Data.(map[string]any)["bin"].([]byte), []byte{1, 2, 3})) {
 			t.Fatalf("data %s", d)
 		}
 	}

@@ -179,7 +179,8 @@ func newGoNode(t *testing.T, client goredis.UniversalClient, key, name, proto st
 	}
 	n := &goNode{name: name, io: io, side: make(chan sideEvent, 64)}
 	io.OnConnection(func(s *socketio.Socket) {
-		s.SetData(map[string]any{"server": name})
+		// []byte in socket.data crosses the cluster as a Node Buffer does.
+		s.SetData(map[string]any{"server": name, "bin": []byte{1, 2, 3}})
 		socketio.OnAck(s, "join", func(room string) string {
 			s.Join(room)
 			return "joined " + room
