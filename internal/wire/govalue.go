@@ -24,7 +24,6 @@ func FromGo(v any) (any, error) {
 var (
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
-	timeType      = reflect.TypeFor[time.Time]()
 	rawType       = reflect.TypeFor[json.RawMessage]()
 )
 
@@ -39,8 +38,6 @@ func fromGo(v reflect.Value, depth int) (any, error) {
 	switch {
 	case t == rawType:
 		return DecodeJSON(v.Bytes(), nil)
-	case t == timeType:
-		return v.Interface().(time.Time), nil
 	case t.Implements(jsonMarshaler) && (v.Kind() != reflect.Pointer || !v.IsNil()):
 		b, err := v.Interface().(json.Marshaler).MarshalJSON()
 		if err != nil {

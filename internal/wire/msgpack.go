@@ -20,7 +20,8 @@ import (
 //     form.
 //
 // Decoding accepts every msgpack form of these values (float32 included)
-// and notepack's undefined (fixext 1, type 0), read as nil. It never
+// notepack's undefined (fixext 1, type 0), read as nil, and notepack 2's
+// dates (fixext 8, type 0). It never
 // panics, bounds nesting and refuses a length longer than the input
 // before allocating for it.
 
@@ -426,8 +427,14 @@ func (r *Reader) ext(n int) (any, error) {
 			return time.Unix(int64(binary.BigEndian.Uint64(b[4:])), int64(binary.BigEndian.Uint32(b[:4]))), nil
 		}
 	case 0:
-		if n == 1 {
+		switch n {
+		case 1:
 			return nil, nil
+		case 8:
+			// notepack.io 2's Date (milliseconds, high word signed), which
+			// notepack.io 3 still reads.
+			ms := int64(int32(binary.BigEndian.Uint32(b)))<<32 | int64(binary.BigEndian.Uint32(b[4:]))
+			return time.UnixMilli(ms), nil
 		}
 	}
 	return nil, fmt.Errorf("wire: unsupported msgpack extension %d (%d bytes)", int8(tb[0]), n)

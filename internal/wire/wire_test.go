@@ -138,6 +138,11 @@ func TestMalformed(t *testing.T) {
 	if v, err := DecodeMsgpack([]byte{0xd4, 0, 0}); err != nil || v != nil {
 		t.Fatalf("undefined: %v %v", v, err)
 	}
+	// notepack 2's Date: 1704164645678 ms.
+	if v, err := DecodeMsgpack([]byte{0xd7, 0, 0, 0, 0x01, 0x8c, 0xc8, 0x20, 0xdb, 0x2e}); err != nil ||
+		!v.(time.Time).Equal(time.UnixMilli(1704164645678)) {
+		t.Fatalf("notepack 2 date: %v %v", v, err)
+	}
 	deep := bytes.Repeat([]byte{0x91}, maxDepth+10)
 	if _, err := DecodeMsgpack(append(deep, 0xc0)); err == nil {
 		t.Fatal("deep nesting decoded")
