@@ -20,6 +20,12 @@
 // while a server is cut from Redis are lost for it. With Streams the server
 // resumes from the last entry it read. All adapters reconnect and subscribe
 // again by themselves.
+//
+// Every constructor takes a redis.UniversalClient (a *redis.Client, or a
+// *redis.ClusterClient for Redis Cluster). The namespaces of a server
+// share one subscription connection and one publisher. Emits never wait on
+// Redis: broadcasts go through a bounded queue (Options.MaxQueuedMessages)
+// and an emit that does not fit returns ErrQueueFull.
 package redis
 
 import (
