@@ -43,6 +43,7 @@ type Namespace struct {
 	parent  *ParentNamespace // nil for a namespace created with Server.Of
 	adapter adapter.Adapter
 	ackID   atomic.Uint64
+	refs    int // under srv.mu: sockets connecting or connected (counted children only)
 
 	mu             sync.RWMutex
 	sockets        map[string]*Socket
@@ -52,15 +53,17 @@ type Namespace struct {
 	roomEvents     []adapter.RoomEvents
 }
 
-func newNamespace(s *Server, name string) *Namespace {
-	n := &Namespace{srv: s, name: name, sockets: make(map[string]*Socket)}
+func newNamespace(s *Server, name string, parent *ParentNamespace) (*Namespace, error) {
+	n := &Namespace{srv: s, name: name, parent: parent, sockets: make(map[string]*Socket)}
 	a, err := s.cfg.Adapter(nspView{n})
 	if err != nil {
-		s.cfg.Logger.Error("socket.io: adapter creation failed; using the in-memory adapter", "nsp", name, "err", err)
-		a, _ = adapter.NewMemory(nspView{n})
+		return nil, adapterError(name, err)
+	}
+	if a == nil {
+		return nil, adapterError(name, errors.New("the factory returned no adapter"))
 	}
 	n.adapter = a
-	return n
+	return n, nil
 }
 
 // Name returns the namespace's name, e.g. "/" or "/admin".
@@ -153,12 +156,13 @@ func (n *Namespace) connect(s *Socket) {
 	if !s.recovered || n.srv.cfg.ConnectionStateRecovery.RunMiddlewares {
 		s.setTask("middleware", "")
 		if !n.runMiddlewares(s) {
+			s.releaseNamespace()
 			n.srv.forgetSocket(s)
 			return
 		}
 	}
 	if !s.markConnected() {
-		return // the connection closed while the middlewares ran
+		return // the connection closed while the middlewares ran (onClose released the namespace)
 	}
 	n.mu.Lock()
 	n.sockets[s.id] = s
@@ -241,11 +245,8 @@ func (n *Namespace) remove(s *Socket) {
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
 	}
-	empty := len(n.sockets) == 0
 	n.mu.Unlock()
-	if empty && n.parent != nil && n.srv.cfg.CleanupEmptyChildNamespaces {
-		n.parent.removeChild(n)
-	}
+	s.releaseNamespace()
 }
 
 // Parent returns the dynamic namespace that created this one, or nil.

@@ -146,6 +146,7 @@ type Socket struct {
 
 	queue        gotrack.Serial // the socket's handlers run here, in order
 	pendingBytes atomic.Int64   // bytes of the incoming events queued or being handled
+	nspRef       atomic.Bool    // the socket holds its namespace's reference (see releaseNamespace)
 }
 
 type socketState uint8
@@ -169,6 +170,7 @@ func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.Raw
 	}
 	s.queue.T = &nsp.srv.track
 	s.plainOut.Store(true)
+	s.nspRef.Store(true) // taken by the lookup that found nsp
 	if nsp.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
 		if sess := nsp.restore(auth); sess != nil {
@@ -789,6 +791,7 @@ func (s *Socket) onClose(reason string) {
 	s.cancel()
 	s.client.remove(s)
 	if prev == statePending {
+		s.releaseNamespace()
 		s.queue.Push(func() { s.nsp.srv.forgetSocket(s) })
 		return
 	}
@@ -825,6 +828,15 @@ func (s *Socket) onClose(reason string) {
 			s.safeCall(func() { fn(reason) })
 		}
 	})
+}
+
+// releaseNamespace gives back the namespace's reference the socket got
+// when its CONNECT found the namespace, once: when the socket is refused,
+// disconnects before it connected, or leaves.
+func (s *Socket) releaseNamespace() {
+	if s.nspRef.CompareAndSwap(true, false) {
+		s.nsp.release()
+	}
 }
 
 // recoverable reports whether a socket that disconnected for reason may

@@ -103,7 +103,11 @@ func testMixedCluster(t *testing.T, proto string) {
 		cn.eventIs("n1", "hello", want)
 		cn.eventIs("n2", "hello", want)
 
-		_ = g.io.Of("/admin").Emit("adm", "a")
+		admin, err := g.io.Of("/admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = admin.Emit("adm", "a")
 		cn.eventIs("na", "adm", `["a"]`)
 		cg.eventIs("ga", "adm", `["a"]`)
 		cn.none("n1", "adm")
