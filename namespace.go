@@ -143,8 +143,11 @@ func (n *Namespace) Compress(c bool) BroadcastOperator { return n.operator().Com
 // Timeout returns an operator whose EmitWithAck gives up after d.
 func (n *Namespace) Timeout(d time.Duration) BroadcastOperator { return n.operator().Timeout(d) }
 
-// DisconnectSockets disconnects every socket of the namespace.
-func (n *Namespace) DisconnectSockets(close bool) { _ = n.operator().DisconnectSockets(close) }
+// DisconnectSockets disconnects every socket of the namespace; see
+// BroadcastOperator.DisconnectSockets.
+func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
+	return n.operator().DisconnectSockets(ctx, close)
+}
 
 // connect runs the middlewares for s and, when they all pass, connects it:
 // own room, CONNECT reply, then the connection handlers. A client that

@@ -142,7 +142,10 @@ func (s *Server) Local() BroadcastOperator { return s.main.Local() }
 // DisconnectSockets disconnects every socket of the main namespace; with
 // close, their whole connections are closed. Clients see "io server
 // disconnect" and do not reconnect by themselves: the explicit "go away".
-func (s *Server) DisconnectSockets(close bool) { s.main.DisconnectSockets(close) }
+// ctx and the error are as for BroadcastOperator.SocketsJoin.
+func (s *Server) DisconnectSockets(ctx context.Context, close bool) error {
+	return s.main.DisconnectSockets(ctx, close)
+}
 
 // ErrServerClosed is returned by Shutdown and Close when called again.
 var ErrServerClosed = errors.New("socketio: server closed")
@@ -257,7 +260,7 @@ func (s *Server) begin() bool {
 // the connections are closed after what is queued has been sent. JavaScript
 // clients see "transport close" and reconnect (to another server, behind a
 // load balancer). It waits for every goroutine of the server, or until ctx
-// is done. Use DisconnectSockets(true) first to send clients away for good.
+// is done. Use DisconnectSockets(ctx, true) first to send clients away for good.
 //
 // When ctx ends while socket handlers still run, Shutdown returns a
 // *StuckHandlersError that names them and wraps ctx.Err(); the connections

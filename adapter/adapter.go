@@ -169,11 +169,14 @@ type Adapter interface {
 	// ServerCount returns the number of servers sharing this adapter.
 	ServerCount(ctx context.Context) (int, error)
 
-	// AddSockets makes the matched sockets join rooms.
+	// AddSockets makes the matched sockets join rooms, on every server
+	// unless opts.Flags.Local. The local sockets join even when reaching
+	// the other servers fails (ctx done, a publish error): the error says
+	// that the others may not have been reached.
 	AddSockets(ctx context.Context, opts BroadcastOptions, rooms []Room) error
-	// DelSockets makes the matched sockets leave rooms.
+	// DelSockets makes the matched sockets leave rooms (see AddSockets).
 	DelSockets(ctx context.Context, opts BroadcastOptions, rooms []Room) error
-	// DisconnectSockets disconnects the matched sockets.
+	// DisconnectSockets disconnects the matched sockets (see AddSockets).
 	DisconnectSockets(ctx context.Context, opts BroadcastOptions, close bool) error
 	// FetchSockets describes the matched sockets.
 	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]SocketInfo, error)
