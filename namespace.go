@@ -159,6 +159,7 @@ func (n *Namespace) connect(s *Socket) {
 	if !s.recovered || n.srv.cfg.ConnectionStateRecovery.RunMiddlewares {
 		s.setTask("middleware", "")
 		if !n.runMiddlewares(s) {
+			s.leaveAllRooms()
 			s.releaseNamespace()
 			n.srv.forgetSocket(s)
 			return
@@ -175,7 +176,7 @@ func (n *Namespace) connect(s *Socket) {
 		_, parentHandlers := n.parent.hooks()
 		handlers = append(parentHandlers, handlers...)
 	}
-	n.adapter.AddAll(s.id, append([]string{s.id}, rooms...)...)
+	n.adapter.AddAll(s.handle(), append([]string{s.id}, rooms...)...)
 	s.client.joinedNamespace()
 	for _, p := range s.missed {
 		mp := *p
@@ -259,13 +260,6 @@ func (n *Namespace) Parent() *ParentNamespace { return n.parent }
 type nspView struct{ n *Namespace }
 
 func (v nspView) Name() string { return v.n.name }
-
-func (v nspView) Socket(id adapter.SocketID) adapter.Socket {
-	if s := v.n.Socket(id); s != nil {
-		return s
-	}
-	return nil
-}
 
 func (v nspView) Encode(p *parser.Packet) (adapter.Encoded, error) { return v.n.srv.encode(p) }
 

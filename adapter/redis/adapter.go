@@ -373,19 +373,20 @@ func ackMsg(rid string, arg any) ([]byte, error) {
 func (a *Adapter) legacyRemote(typ int, req *object, uid, rid string) error {
 	sv, _ := req.get("sid")
 	sid, _ := sv.(string)
-	if sid == "" || a.nsp.Socket(sid) == nil {
+	s := a.mem.Socket(sid)
+	if sid == "" || s == nil {
 		return nil
 	}
 	switch typ {
 	case reqRemoteJoin:
 		r, _ := req.get("room")
-		a.mem.AddAll(sid, jsString(r))
+		a.mem.AddAll(s, jsString(r))
 	case reqRemoteLeave:
 		r, _ := req.get("room")
 		a.mem.Del(sid, jsString(r))
 	default:
 		c, _ := req.get("close")
-		a.nsp.Socket(sid).Disconnect(c == true)
+		s.Disconnect(c == true)
 	}
 	a.respond(uid, obj("requestId", rid))
 	return nil
