@@ -229,7 +229,14 @@ func (cl *client) connect(p *parser.Packet) {
 			return
 		}
 	}
-	nsp := cl.srv.namespaceFor(p.Namespace, auth)
+	nsp, err := cl.srv.namespaceFor(p.Namespace, auth)
+	if err != nil {
+		// The namespace's adapter could not be created (logged by the
+		// lookup); nothing is kept, a later CONNECT tries again.
+		release()
+		cl.sendConnectError(p.Namespace, &ConnectError{Message: errNamespaceUnavailable})
+		return
+	}
 	if nsp == nil {
 		release()
 		cl.sendConnectError(p.Namespace, &ConnectError{Message: "Invalid namespace"})
@@ -240,6 +247,8 @@ func (cl *client) connect(p *parser.Packet) {
 	if cl.closed {
 		delete(cl.sockets, p.Namespace)
 		cl.mu.Unlock()
+		s.cancel()
+		s.releaseNamespace()
 		return
 	}
 	cl.sockets[p.Namespace] = s

@@ -309,7 +309,9 @@ func TestDisconnectingSeesRooms(t *testing.T) {
 	if n := len(io.To("lobby").Sockets()); n != 2 {
 		t.Fatalf("%d sockets in the lobby", n)
 	}
-	io.DisconnectSockets(true)
+	if err := io.DisconnectSockets(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []*testutil.RawWS{a, b} {
 		c.Expect("41")
 		c.WaitClosed()

@@ -61,10 +61,10 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		}
 
 		// Bulk join with a filter, then a broadcast to the new room.
-		if err := io.In("r1").SocketsJoin("r2"); err != nil {
+		if err := io.In("r1").SocketsJoin(ctx, "r2"); err != nil {
 			t.Fatal(err)
 		}
-		if err := io.Except("r1").SocketsJoin("r3"); err != nil {
+		if err := io.Except("r1").SocketsJoin(ctx, "r3"); err != nil {
 			t.Fatal(err)
 		}
 		_ = io.To("r2").Emit("to-r2")
@@ -72,7 +72,7 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		eventOf(t, p, "a", "to-r2")
 		eventOf(t, p, "b", "to-r2")
 		eventOf(t, p, "c", "to-r3")
-		if err := io.In("r2").SocketsLeave("r2"); err != nil {
+		if err := io.In("r2").SocketsLeave(ctx, "r2"); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(io.In("r2").Sockets()); n != 0 {
@@ -100,20 +100,20 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		if err := res.Bind(&answer); err != nil || answer != "yes" {
 			t.Fatalf("answer %q %v", answer, err)
 		}
-		if err := a.Join("solo"); err != nil || len(io.In("solo").Sockets()) != 1 {
+		if err := a.Join(ctx, "solo"); err != nil || len(io.In("solo").Sockets()) != 1 {
 			t.Fatalf("remote join: %v", err)
 		}
-		if err := a.Leave("solo"); err != nil || len(io.In("solo").Sockets()) != 0 {
+		if err := a.Leave(ctx, "solo"); err != nil || len(io.In("solo").Sockets()) != 0 {
 			t.Fatalf("remote leave: %v", err)
 		}
-		if err := a.Disconnect(false); err != nil {
+		if err := a.Disconnect(ctx, false); err != nil {
 			t.Fatal(err)
 		}
 		if r := p.ExpectEv("disconnect", "a").Str("reason"); r != "io server disconnect" {
 			t.Fatalf("reason %q", r)
 		}
 		// Bulk disconnect with a filter.
-		if err := io.In("r3").DisconnectSockets(true); err != nil {
+		if err := io.In("r3").DisconnectSockets(ctx, true); err != nil {
 			t.Fatal(err)
 		}
 		if r := p.ExpectEv("disconnect", "c").Str("reason"); r != "io server disconnect" {

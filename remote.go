@@ -62,14 +62,22 @@ func (r *RemoteSocket) EmitWithAck(ctx context.Context, event string, args ...an
 	return Args{}, err
 }
 
-// Join makes the socket join the rooms.
-func (r *RemoteSocket) Join(rooms ...string) error { return r.operator().SocketsJoin(rooms...) }
+// Join makes the socket join the rooms, on whichever server it is
+// connected to; ctx and the error are as for BroadcastOperator.SocketsJoin.
+func (r *RemoteSocket) Join(ctx context.Context, rooms ...string) error {
+	return r.operator().SocketsJoin(ctx, rooms...)
+}
 
-// Leave makes the socket leave the rooms.
-func (r *RemoteSocket) Leave(rooms ...string) error { return r.operator().SocketsLeave(rooms...) }
+// Leave makes the socket leave the rooms (see Join).
+func (r *RemoteSocket) Leave(ctx context.Context, rooms ...string) error {
+	return r.operator().SocketsLeave(ctx, rooms...)
+}
 
-// Disconnect disconnects the socket; with close its whole connection.
-func (r *RemoteSocket) Disconnect(close bool) error { return r.operator().DisconnectSockets(close) }
+// Disconnect disconnects the socket; with close its whole connection (see
+// Join).
+func (r *RemoteSocket) Disconnect(ctx context.Context, close bool) error {
+	return r.operator().DisconnectSockets(ctx, close)
+}
 
 // FetchSockets returns the selected sockets, wherever they are connected.
 func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
@@ -90,22 +98,34 @@ func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	return n.operator().FetchSockets(ctx)
 }
 
-// SocketsJoin makes every socket of the namespace join the rooms.
-func (n *Namespace) SocketsJoin(rooms ...string) error { return n.operator().SocketsJoin(rooms...) }
+// SocketsJoin makes every socket of the namespace join the rooms; see
+// BroadcastOperator.SocketsJoin.
+func (n *Namespace) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return n.operator().SocketsJoin(ctx, rooms...)
+}
 
-// SocketsLeave makes every socket of the namespace leave the rooms.
-func (n *Namespace) SocketsLeave(rooms ...string) error { return n.operator().SocketsLeave(rooms...) }
+// SocketsLeave makes every socket of the namespace leave the rooms; see
+// BroadcastOperator.SocketsLeave.
+func (n *Namespace) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return n.operator().SocketsLeave(ctx, rooms...)
+}
 
 // FetchSockets returns the sockets of the main namespace.
 func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	return s.main.FetchSockets(ctx)
 }
 
-// SocketsJoin makes every socket of the main namespace join the rooms.
-func (s *Server) SocketsJoin(rooms ...string) error { return s.main.SocketsJoin(rooms...) }
+// SocketsJoin makes every socket of the main namespace join the rooms; see
+// BroadcastOperator.SocketsJoin.
+func (s *Server) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return s.main.SocketsJoin(ctx, rooms...)
+}
 
-// SocketsLeave makes every socket of the main namespace leave the rooms.
-func (s *Server) SocketsLeave(rooms ...string) error { return s.main.SocketsLeave(rooms...) }
+// SocketsLeave makes every socket of the main namespace leave the rooms;
+// see BroadcastOperator.SocketsLeave.
+func (s *Server) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return s.main.SocketsLeave(ctx, rooms...)
+}
 
 // ServerEvent is an event another server of the cluster sent with
 // ServerSideEmit.

@@ -146,6 +146,7 @@ type Socket struct {
 
 	queue        gotrack.Serial // the socket's handlers run here, in order
 	pendingBytes atomic.Int64   // bytes of the incoming events queued or being handled
+	nspRef       atomic.Bool    // the socket holds its namespace's reference (see releaseNamespace)
 }
 
 type socketState uint8
@@ -169,6 +170,7 @@ func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.Raw
 	}
 	s.queue.T = &nsp.srv.track
 	s.plainOut.Store(true)
+	s.nspRef.Store(true) // taken by the lookup that found nsp
 	if nsp.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
 		if sess := nsp.restore(auth); sess != nil {
@@ -361,11 +363,11 @@ func (s *Socket) Join(rooms ...string) {
 	if s.closed() {
 		return
 	}
-	s.nsp.adapter.AddAll(s.id, rooms...)
-	if s.closed() { // closed meanwhile: the close may have missed these
-		for _, r := range rooms {
-			s.nsp.adapter.Del(s.id, r)
-		}
+	s.nsp.adapter.AddAll(s.handle(), rooms...)
+	if s.leftRooms() {
+		// Closed meanwhile, and its rooms may have been left before this
+		// join: leave them all (again), so no stale registration stays.
+		s.nsp.adapter.DelAll(s.id)
 	}
 }
 
@@ -388,6 +390,23 @@ func (s *Socket) Rooms() []string {
 	}
 	s.mu.Unlock()
 	return s.nsp.adapter.SocketRooms(s.id)
+}
+
+// leftRooms reports whether the socket has been taken out of its rooms for
+// good (it is closed or was refused): set before the adapter's DelAll.
+func (s *Socket) leftRooms() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.roomsFrozen
+}
+
+// leaveAllRooms takes a socket that never connected out of the rooms a
+// middleware may have made it join.
+func (s *Socket) leaveAllRooms() {
+	s.mu.Lock()
+	s.roomsFrozen = true
+	s.mu.Unlock()
+	s.nsp.adapter.DelAll(s.id)
 }
 
 func (s *Socket) closed() bool {
@@ -527,7 +546,7 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	id := nspView{e.s.nsp}.NextAckID()
 	p.SetID(id)
 	ch := make(chan adapter.AckResponse, 1)
-	e.s.ExpectAck(id, func(r adapter.AckResponse) { ch <- r })
+	e.s.expectAck(id, func(r adapter.AckResponse) { ch <- r })
 	if err := e.s.send(p, e.flags); err != nil {
 		e.s.dropAck(id)
 		return Args{}, err
@@ -552,10 +571,32 @@ func (s *Socket) send(p *parser.Packet, flags adapter.BroadcastFlags) error {
 	return s.write(p, enc, flags)
 }
 
-// Deliver writes a packet encoded once for many sockets. It implements
-// adapter.Socket.
-func (s *Socket) Deliver(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) {
-	_ = s.write(p, enc, flags)
+// socketHandle is the adapter's handle to a socket (adapter.Socket). A
+// struct of one pointer is stored in an interface as it is: handing a
+// socket to its adapter allocates nothing, and keeps the adapter plumbing
+// out of Socket's methods.
+type socketHandle struct{ s *Socket }
+
+var _ adapter.Socket = socketHandle{}
+
+// handle returns the socket's adapter handle.
+func (s *Socket) handle() adapter.Socket { return socketHandle{s} }
+
+func (h socketHandle) ID() adapter.SocketID { return h.s.id }
+
+// Deliver writes a packet encoded once for many sockets.
+func (h socketHandle) Deliver(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) {
+	_ = h.s.write(p, enc, flags)
+}
+
+func (h socketHandle) ExpectAck(id uint64, fn func(adapter.AckResponse)) { h.s.expectAck(id, fn) }
+
+func (h socketHandle) Disconnect(close bool) { h.s.Disconnect(close) }
+
+// Info describes the socket for FetchSockets.
+func (h socketHandle) Info() adapter.SocketInfo {
+	s := h.s
+	return adapter.SocketInfo{ID: s.id, Handshake: *s.handshake, Rooms: s.Rooms(), Data: s.Data()}
 }
 
 // write queues an encoded packet: one lock for the state and the outgoing
@@ -594,9 +635,8 @@ func (s *Socket) notifyOutgoing(p *parser.Packet, fns []func(string, Args)) {
 	})
 }
 
-// ExpectAck registers fn for the client's acknowledgement of id. It
-// implements adapter.Socket.
-func (s *Socket) ExpectAck(id uint64, fn func(adapter.AckResponse)) {
+// expectAck registers fn for the client's acknowledgement of id.
+func (s *Socket) expectAck(id uint64, fn func(adapter.AckResponse)) {
 	s.mu.Lock()
 	if s.acks == nil {
 		s.acks = make(map[uint64]func(adapter.AckResponse)) // made on demand: most sockets never wait for an ack
@@ -609,11 +649,6 @@ func (s *Socket) dropAck(id uint64) {
 	s.mu.Lock()
 	delete(s.acks, id)
 	s.mu.Unlock()
-}
-
-// Info describes the socket for FetchSockets. It implements adapter.Socket.
-func (s *Socket) Info() adapter.SocketInfo {
-	return adapter.SocketInfo{ID: s.id, Handshake: *s.handshake, Rooms: s.Rooms(), Data: s.Data()}
 }
 
 // onAck runs on the connection's reader: it hands the answer to whoever
@@ -789,6 +824,8 @@ func (s *Socket) onClose(reason string) {
 	s.cancel()
 	s.client.remove(s)
 	if prev == statePending {
+		s.leaveAllRooms()
+		s.releaseNamespace()
 		s.queue.Push(func() { s.nsp.srv.forgetSocket(s) })
 		return
 	}
@@ -825,6 +862,15 @@ func (s *Socket) onClose(reason string) {
 			s.safeCall(func() { fn(reason) })
 		}
 	})
+}
+
+// releaseNamespace gives back the namespace's reference the socket got
+// when its CONNECT found the namespace, once: when the socket is refused,
+// disconnects before it connected, or leaves.
+func (s *Socket) releaseNamespace() {
+	if s.nspRef.CompareAndSwap(true, false) {
+		s.nsp.release()
+	}
 }
 
 // recoverable reports whether a socket that disconnected for reason may

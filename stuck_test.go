@@ -106,7 +106,7 @@ func TestShutdownNamesStuckHandlers(t *testing.T) {
 			io.OnConnection(func(s *socketio.Socket) {
 				s.On("block", func(*socketio.Event) { started <- struct{}{}; <-release })
 			})
-			io.Of("/slow").Use(func(*socketio.Socket) error { started <- struct{}{}; <-release; return nil })
+			of(t, io, "/slow").Use(func(*socketio.Socket) error { started <- struct{}{}; <-release; return nil })
 			t.Cleanup(func() {
 				select {
 				case <-release:

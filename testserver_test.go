@@ -187,12 +187,12 @@ func newTestServer(t *testing.T, cfg socketio.Config) (*socketio.Server, string,
 		})
 	}
 	io.OnConnection(setup)
-	admin := io.Of("/admin")
+	admin := of(t, io, "/admin")
 	admin.OnConnection(setup)
 	admin.OnConnection(func(s *socketio.Socket) {
 		s.On("ping-admin", func(*socketio.Event) { _ = s.Emit("pong-admin", "pong") })
 	})
-	private := io.Of("/private")
+	private := of(t, io, "/private")
 	private.Use(func(s *socketio.Socket) error {
 		var auth struct {
 			Token string `json:"token"`
@@ -210,6 +210,17 @@ func newTestServer(t *testing.T, cfg socketio.Config) (*socketio.Server, string,
 		_ = io.Close()
 	})
 	return io, hs.URL, rec
+}
+
+// of returns the namespace name of io, failing the test when it cannot be
+// created.
+func of(t testing.TB, io *socketio.Server, name string) *socketio.Namespace {
+	t.Helper()
+	n, err := io.Of(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 var transportModes = []struct {

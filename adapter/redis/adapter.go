@@ -403,19 +403,20 @@ func ackMsg(rid string, arg any) ([]byte, error) {
 func (a *Adapter) legacyRemote(typ int, req *wire.Object, uid, rid string) error {
 	sv, _ := req.Get("sid")
 	sid, _ := sv.(string)
-	if sid == "" || a.nsp.Socket(sid) == nil {
+	s := a.mem.Socket(sid)
+	if sid == "" || s == nil {
 		return nil
 	}
 	switch typ {
 	case reqRemoteJoin:
 		r, _ := req.Get("room")
-		a.mem.AddAll(sid, wire.JSString(r))
+		a.mem.AddAll(s, wire.JSString(r))
 	case reqRemoteLeave:
 		r, _ := req.Get("room")
 		a.mem.Del(sid, wire.JSString(r))
 	default:
 		c, _ := req.Get("close")
-		a.nsp.Socket(sid).Disconnect(c == true)
+		s.Disconnect(c == true)
 	}
 	a.respond(uid, wire.Obj("requestId", rid))
 	return nil

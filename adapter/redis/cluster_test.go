@@ -79,13 +79,13 @@ func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 	cb.none("b1", "local-only")
 
 	// Remote socketsJoin / socketsLeave.
-	if err := a.io.In("room2").SocketsJoin("room3"); err != nil {
+	if err := a.io.In("room2").SocketsJoin(ctx, "room3"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "b2 in room3", func() bool { return slices.Contains(b.io.In("room3").Sockets(), b2) })
 	_ = a.io.To("room3").Emit("r3")
 	cb.eventIs("b2", "r3", `[]`)
-	if err := a.io.In("room3").SocketsLeave("room3"); err != nil {
+	if err := a.io.In("room3").SocketsLeave(ctx, "room3"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "room3 empty", func() bool { return len(b.io.In("room3").Sockets()) == 0 })
@@ -188,7 +188,7 @@ func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 	}
 
 	// Remote disconnect.
-	if err := a.io.In("room2").DisconnectSockets(true); err != nil {
+	if err := a.io.In("room2").DisconnectSockets(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	if r := cb.disconnected("b2"); r != "io server disconnect" {

@@ -186,7 +186,11 @@ func newGoNode(t *testing.T, client goredis.UniversalClient, key, name, proto st
 			return "joined " + room
 		})
 	})
-	io.Of("/admin").OnConnection(func(*socketio.Socket) {})
+	admin, err := io.Of("/admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.OnConnection(func(*socketio.Socket) {})
 	io.OnServerSideEmit("ping-server", func(e *socketio.ServerEvent) {
 		vals, _ := e.Args().Values()
 		n.side <- sideEvent{vals, e.HasAck()}

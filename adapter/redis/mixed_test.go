@@ -115,7 +115,11 @@ func testMixedClusterOn(t *testing.T, be backend, proto string) {
 		cn.eventIs("n1", "hello", want)
 		cn.eventIs("n2", "hello", want)
 
-		_ = g.io.Of("/admin").Emit("adm", "a")
+		admin, err := g.io.Of("/admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = admin.Emit("adm", "a")
 		cn.eventIs("na", "adm", `["a"]`)
 		cg.eventIs("ga", "adm", `["a"]`)
 		cn.none("n1", "adm")
@@ -130,13 +134,13 @@ func testMixedClusterOn(t *testing.T, be backend, proto string) {
 		_ = g.io.To(n2).Emit("private", "p")
 		cn.eventIs("n2", "private", `["p"]`)
 
-		if err := g.io.In("room2").SocketsJoin("room3"); err != nil {
+		if err := g.io.In("room2").SocketsJoin(ctx, "room3"); err != nil {
 			t.Fatal(err)
 		}
 		n.waitRoomSize(t, "room3", 1)
 		n.do(map[string]any{"cmd": "emit", "event": "r3", "rooms": []string{"room3"}})
 		cn.eventIs("n2", "r3", `[]`)
-		if err := g.io.In("room2").SocketsLeave("room3"); err != nil {
+		if err := g.io.In("room2").SocketsLeave(ctx, "room3"); err != nil {
 			t.Fatal(err)
 		}
 		n.waitRoomSize(t, "room3", 0)
@@ -209,7 +213,7 @@ func testMixedClusterOn(t *testing.T, be backend, proto string) {
 		if err != nil || len(socks) != 1 {
 			t.Fatalf("fetch n1: %v %v", socks, err)
 		}
-		if err := socks[0].Join("joined-remotely"); err != nil {
+		if err := socks[0].Join(ctx, "joined-remotely"); err != nil {
 			t.Fatal(err)
 		}
 		n.waitRoomSize(t, "joined-remotely", 1)
@@ -326,7 +330,7 @@ func testMixedClusterOn(t *testing.T, be backend, proto string) {
 		if r := cg.disconnected("g1"); r != "io server disconnect" {
 			t.Fatalf("reason %q", r)
 		}
-		if err := g.io.In(n1).DisconnectSockets(false); err != nil {
+		if err := g.io.In(n1).DisconnectSockets(ctx, false); err != nil {
 			t.Fatal(err)
 		}
 		if r := cn.disconnected("n1"); r != "io server disconnect" {
