@@ -37,7 +37,8 @@ func dial(t *testing.T, url string) *client.Socket {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := client.Dial(ctx, url, &client.Options{Transports: []string{"websocket"}, NoReconnection: true})
+	s, err := client.Dial(ctx, url, &client.Options{Transports: []string{"websocket"}, NoReconnection: true,
+		Socket: client.SocketOptions{ReceiveBuffer: 4096}})
 	if err != nil {
 		t.Fatal(err)
 	}
