@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gosio/socketio/adapter"
 	"github.com/gosio/socketio/engineio"
 	"github.com/gosio/socketio/parser"
 )
@@ -242,7 +243,25 @@ func (cl *client) connect(p *parser.Packet) {
 		cl.sendConnectError(p.Namespace, &ConnectError{Message: "Invalid namespace"})
 		return
 	}
-	s := newSocket(nsp, cl, auth, p.Data)
+	if nsp.wantsRestore(auth) {
+		// Restoring a session may reach the adapter's broker (Redis
+		// Streams): not on the connection's reader. The namespace's slot
+		// stays reserved meanwhile (a client sends nothing else for it
+		// before the CONNECT answer).
+		if !cl.srv.track.Go(func() { cl.open(p, nsp, auth, nsp.restore(auth)) }) {
+			// The server is closing: nothing opens.
+			release()
+			nsp.release() // the lookup's reference
+		}
+		return
+	}
+	cl.open(p, nsp, auth, nil)
+}
+
+// open creates the socket of a CONNECT, with the session restored for it
+// (or nil), and queues its connection.
+func (cl *client) open(p *parser.Packet, nsp *Namespace, auth map[string]any, sess *adapter.Session) {
+	s := newSocket(nsp, cl, auth, p.Data, sess)
 	cl.mu.Lock()
 	if cl.closed {
 		delete(cl.sockets, p.Namespace)

@@ -197,17 +197,26 @@ func (n *Namespace) connect(s *Socket) {
 	}
 }
 
-// restore returns the session a client asks to recover with the pid and
-// offset of its CONNECT auth, or nil.
-func (n *Namespace) restore(auth map[string]any) *adapter.Session {
+// wantsRestore reports whether a CONNECT auth asks to recover a session
+// (recovery on, a pid and an offset).
+func (n *Namespace) wantsRestore(auth map[string]any) bool {
 	if n.srv.cfg.ConnectionStateRecovery == nil {
+		return false
+	}
+	pid, _ := auth["pid"].(string)
+	offset, _ := auth["offset"].(string)
+	return pid != "" && offset != ""
+}
+
+// restore returns the session a client asks to recover with the pid and
+// offset of its CONNECT auth, or nil. It may wait on the adapter's broker
+// (bounded by the adapter's timeout).
+func (n *Namespace) restore(auth map[string]any) *adapter.Session {
+	if !n.wantsRestore(auth) {
 		return nil
 	}
 	pid, _ := auth["pid"].(string)
 	offset, _ := auth["offset"].(string)
-	if pid == "" || offset == "" {
-		return nil
-	}
 	sess, err := n.adapter.RestoreSession(context.Background(), pid, offset)
 	if err != nil {
 		n.srv.cfg.Logger.Warn("socket.io: session recovery failed", "err", err)

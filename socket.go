@@ -157,7 +157,7 @@ const (
 	stateClosed
 )
 
-func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.RawMessage) *Socket {
+func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.RawMessage, sess *adapter.Session) *Socket {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Socket{
 		id:        newID(),
@@ -173,7 +173,7 @@ func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.Raw
 	s.nspRef.Store(true) // taken by the lookup that found nsp
 	if nsp.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
-		if sess := nsp.restore(auth); sess != nil {
+		if sess != nil {
 			s.id, s.pid, s.recovered = sess.SID, sess.PID, true
 			s.data = sess.Data
 			s.restoredRooms = sess.Rooms
