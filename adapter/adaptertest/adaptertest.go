@@ -113,6 +113,11 @@ type Options struct {
 	// cases that wait for it stay short. Operations involving a server that
 	// does not answer must end within it (plus slack). Default 5 s.
 	RequestTimeout time.Duration
+	// MaxEmitBlock is the longest an Emit may take while the broker is
+	// down (the broker-restart case). Default RequestTimeout: the time a
+	// publish may wait for the broker. An adapter whose emits never block
+	// on the network (they queue their publishes) sets a short bound.
+	MaxEmitBlock time.Duration
 	// HeartbeatTimeout is how long the other servers keep counting a
 	// server that is gone; 0 when the count drops as soon as it closes (as
 	// with Redis PUBSUB NUMSUB).
@@ -135,12 +140,19 @@ const (
 )
 
 // slack is added to every time bound the suite asserts: the race detector
-// and a loaded machine make everything slower.
-const slack = 2 * time.Second
+// and a loaded machine make everything slower. emitSlack is the slack of
+// MaxEmitBlock, which may be short.
+const (
+	slack     = 2 * time.Second
+	emitSlack = 250 * time.Millisecond
+)
 
 func (o Options) withDefaults() Options {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MaxEmitBlock <= 0 {
+		o.MaxEmitBlock = o.RequestTimeout
 	}
 	if o.Wait <= 0 {
 		o.Wait = DefaultWait
@@ -196,7 +208,8 @@ var cases = []testCase{
 	{name: "server-side/ack", run: testServerSideEmitAck},
 	{name: "server-side/ack-timeout", scope: clusterScope, run: testServerSideEmitAckTimeout},
 	{name: "server-count", run: testServerCount},
-	{name: "namespaces", run: testNamespaces},
+	{name: "namespaces/static", run: testNamespaces},
+	{name: "namespaces/dynamic", run: testDynamicNamespaces},
 	{name: "recovery/same-node", needs: func(o Options) bool { return o.Recovery >= RecoveryLocal }, run: testRecoverySameNode},
 	{name: "recovery/other-node", scope: clusterScope, needs: func(o Options) bool { return o.Recovery >= RecoveryAnyNode }, run: testRecoveryOtherNode},
 	{name: "faults/node-gone", scope: clusterScope, run: testNodeGone},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	socketio "github.com/gosio/socketio"
+	"github.com/gosio/socketio/client"
 )
 
 // others returns the live nodes of the cluster except n.
@@ -154,6 +155,16 @@ func testServerCount(t *testing.T, e *env) {
 	}
 	extra := c.addNode(t)
 	c.waitCount(t, len(c.nodes), c.o.Wait)
+	// The new server takes part at once: a broadcast from an old one
+	// reaches its client, and the fetch of an old one finds it.
+	newcomer := c.connect(t, extra, "new", peerOpts{})
+	c.awaitRoute(t, "A to the new server", func(ev string, args ...any) error { return emit(all(c.nodes[0].of(mainNsp)), ev, args...) }, newcomer.main())
+	fctx, fcancel := context.WithTimeout(context.Background(), c.o.Wait)
+	rs, err := fetchSockets(fctx, all(c.nodes[0].of(mainNsp)))
+	fcancel()
+	if err != nil || !slices.Contains(remoteIDs(rs), newcomer.main().id) {
+		t.Fatalf("fetch from A with a new server: %v (err %v), want %s among them", remoteIDs(rs), err, newcomer.main().id)
+	}
 	extra.close()
 	c.waitCount(t, len(c.live()), c.o.HeartbeatTimeout+c.o.Wait)
 	// The counts are used by the requests: they complete without waiting
@@ -216,6 +227,67 @@ func testNamespaces(t *testing.T, e *env) {
 	}
 	for _, n := range c.others(first) {
 		n.expectSide(t, otherNsp, canon([]any{"other"}))
+	}
+	c.checkNoSide(t)
+}
+
+// Children of a dynamic namespace (Server.OfRegexp), whose adapters are
+// made when their first client connects, are clustered like static
+// namespaces: broadcasts, acks, fetchSockets and server-side emits reach
+// the same child on every node, and no other.
+func testDynamicNamespaces(t *testing.T, e *env) {
+	const dyn1, dyn2 = "/dyn-1", "/dyn-2"
+	c := e.newCluster(t, clusterOpts{})
+	var ps []*peer
+	for _, n := range c.nodes {
+		ps = append(ps, c.connect(t, n, n.name+"d", peerOpts{nsps: []string{dyn1}}))
+	}
+	// Only the first node has a client in /dyn-2.
+	first := c.nodes[0]
+	lone := c.connect(t, first, "lone", peerOpts{nsps: []string{dyn2}})
+	c.waitCountIn(t, len(c.nodes), c.o.Wait, dyn1)
+	for _, n := range c.nodes {
+		nsp := n.of(dyn1)
+		c.awaitRoute(t, n.name+" to all of "+dyn1, func(ev string, args ...any) error { return emit(all(nsp), ev, args...) }, socks(dyn1, ps...)...)
+		if err := emit(all(nsp), "in-dyn", n.name); err != nil {
+			t.Fatalf("node %s: emit in %s: %v", n.name, dyn1, err)
+		}
+	}
+	for _, n := range c.nodes {
+		for _, p := range ps {
+			p.sock(dyn1).expect(t, "in-dyn", n.name)
+		}
+	}
+	c.quiet(t, append(socks(dyn1, ps...), lone.sock(dyn2)), "in-dyn")
+
+	for i, p := range ps {
+		p.sock(dyn1).answer("vote", func(*client.Event) ([]any, bool) { return []any{i}, true })
+	}
+	lone.sock(dyn2).answer("vote", func(*client.Event) ([]any, bool) { return []any{"lone"}, true })
+	ctx, cancel := context.WithTimeout(context.Background(), c.o.Wait)
+	defer cancel()
+	res, err := emitWithAck(ctx, all(first.of(dyn1)), c.o.Wait, "vote")
+	if err != nil || len(res) != len(ps) {
+		t.Fatalf("emit with ack in %s: %d answers of %d, %v", dyn1, len(res), len(ps), err)
+	}
+	// A child that exists on one node only: its broadcast with ack does
+	// not wait for the servers that do not serve it.
+	res, err = emitWithAck(ctx, all(first.of(dyn2)), c.o.Wait, "vote")
+	if err != nil || len(res) != 1 {
+		t.Fatalf("emit with ack in %s (on one node only): %d answers, %v", dyn2, len(res), err)
+	}
+	rs, err := fetchSockets(ctx, all(c.nodes[len(c.nodes)-1].of(dyn1)))
+	if err != nil {
+		t.Fatalf("fetch %s: %v", dyn1, err)
+	}
+	if got, want := remoteIDs(rs), ids(dyn1, ps...); !slices.Equal(got, want) {
+		t.Fatalf("fetch %s: %v, want %v", dyn1, got, want)
+	}
+	if err := serverSideEmit(ctx, first.of(dyn1), "ping", "dyn"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.others(first) {
+		n.expectSide(t, dyn1, canon([]any{"dyn"}))
 	}
 	c.checkNoSide(t)
 }

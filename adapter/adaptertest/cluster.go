@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,10 @@ const (
 )
 
 var namespaces = []string{mainNsp, otherNsp}
+
+// dynamicNsps are the names of the dynamic namespace every node serves
+// (Server.OfRegexp): its children are created by the first CONNECT.
+var dynamicNsps = regexp.MustCompile(`^/dyn-[0-9]+$`)
 
 // nodeNames name the servers of a cluster in messages.
 const nodeNames = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -85,9 +90,16 @@ func (c *cluster) live() []*node {
 // namespace.
 func (c *cluster) waitCount(t *testing.T, want int, within time.Duration) {
 	t.Helper()
+	c.waitCountIn(t, want, within, namespaces...)
+}
+
+// waitCountIn waits until every live node counts want servers in the
+// namespaces nsps.
+func (c *cluster) waitCountIn(t *testing.T, want int, within time.Duration, nsps ...string) {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	for _, n := range c.live() {
-		for _, name := range namespaces {
+		for _, name := range nsps {
 			for {
 				ctx, cancel := context.WithTimeout(context.Background(), c.o.RequestTimeout)
 				got, err := serverCount(ctx, n.io.Of(name))
@@ -160,6 +172,8 @@ func (c *cluster) addNode(t *testing.T) *node {
 	for _, name := range namespaces {
 		n.serve(io.Of(name))
 	}
+	io.OnNewNamespace(n.serve)
+	io.OfRegexp(dynamicNsps)
 	n.hs = httptest.NewServer(io)
 	n.url = n.hs.URL
 	u, _ := url.Parse(n.url)
