@@ -173,7 +173,7 @@ func testBrokerRestart(t *testing.T, e *env) {
 	// A client connects during the outage.
 	var late *peer
 	timed("a client connects", func() error { late = c.connect(t, first, "late", peerOpts{transport: "websocket"}); return nil })
-	timed("its socket joins a room", func() error { c.joinRooms(t, late.main(), "r1"); return nil })
+	timed("its socket joins rooms, one of them new", func() error { c.joinRooms(t, late.main(), "r1", "new-during"); return nil })
 
 	b.Start(t)
 	t.Log("broker started again")
@@ -185,6 +185,12 @@ func testBrokerRestart(t *testing.T, e *env) {
 		nsp := n.of(mainNsp)
 		c.awaitRoute(t, n.name+" to all after the restart", func(ev string, args ...any) error { return emit(all(nsp), ev, args...) }, socks(mainNsp, everyone...)...)
 		c.awaitRoute(t, n.name+" to r1 after the restart", func(ev string, args ...any) error { return emit(nsp.To("r1"), ev, args...) }, socks(mainNsp, r1...)...)
+	}
+	// The room created while the broker was down is reachable from the
+	// other servers.
+	for _, n := range c.others(first) {
+		nsp := n.of(mainNsp)
+		c.awaitRoute(t, n.name+" to the room made during the outage", func(ev string, args ...any) error { return emit(nsp.To("new-during"), ev, args...) }, late.main())
 	}
 	t.Logf("broadcasts flow again %v after the broker restarted", time.Since(restarted))
 	for _, n := range c.nodes {
