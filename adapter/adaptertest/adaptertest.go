@@ -28,6 +28,38 @@
 //
 // Servers listen on 127.0.0.1 on free ports; everything a case starts is
 // stopped by its cleanup, and every wait is bounded.
+//
+// # Readiness
+//
+// A case starts once every server counts the others (the server count of
+// each namespace). Cluster adapters may also subscribe rooms or learn about
+// servers asynchronously, so before a case asserts one delivery it waits
+// until probes broadcast the same way arrive (bounded by Options.Wait); the
+// case that tests that readiness itself, a broadcast right after
+// Socket.Join returns, does not. Events that must not arrive are watched
+// for Options.Quiet.
+//
+// # Faults
+//
+// A server gone: the suite closes it. The others' broadcasts still reach
+// every live client, at once; broadcasts with acks, fetchSockets and
+// serverSideEmitWithAck end within their timeouts with every live answer
+// (an error is accepted while the gone server may still be counted); once
+// the count has dropped, nothing fails or waits for it.
+//
+// The broker restarted (Options.Faults.Broker): while it is down every
+// operation returns within the request timeout (emits within
+// Options.MaxEmitBlock), errors are accepted, local delivery goes on and
+// clients still connect and join rooms. Once it is back the servers count
+// each other again and broadcasts (to rooms made during the outage too),
+// requests and room operations work again by themselves. Lost, and
+// accepted as lost: what was published during the outage, for the clients
+// of the other servers (the case logs who missed it), and the answers of
+// requests made meanwhile.
+//
+// The calls into the socketio API that may change (cluster operations
+// taking a context and returning an error, emits that do not block, a
+// public server count) are all in one file, api.go.
 package adaptertest
 
 import (

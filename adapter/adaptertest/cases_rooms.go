@@ -65,6 +65,25 @@ func testSocketsJoinLeave(t *testing.T, e *env) {
 		}
 	}
 	c.quiet(t, socks(mainNsp, pop.all...), "r9-after-leave")
+
+	// A socket leaves a room itself (Socket.Leave on its server): the
+	// other nodes' broadcasts to the room no longer reach it.
+	leaver := pop.r1[len(pop.r1)-1]
+	c.leaveRooms(t, leaver.main(), "r1")
+	stay := except(pop.r1, []*peer{leaver})
+	c.waitMembership(t, mainNsp, "r1", stay)
+	for _, n := range c.nodes {
+		c.awaitRoute(t, n.name+" to r1 after a leave", func(ev string, args ...any) error { return emit(n.of(mainNsp).To("r1"), ev, args...) }, socks(mainNsp, stay...)...)
+		if err := emit(n.of(mainNsp).To("r1"), "r1-after-leave", n.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range c.nodes {
+		for _, p := range stay {
+			p.main().expect(t, "r1-after-leave", n.name)
+		}
+	}
+	c.quiet(t, socks(mainNsp, pop.all...), "r1-after-leave")
 }
 
 // DisconnectSockets without close disconnects the selected sockets of every
