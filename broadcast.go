@@ -98,9 +98,13 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		ctx, cancel = context.WithTimeout(ctx, b.flags.Timeout)
 		defer cancel()
 	}
-	servers, err := b.nsp.adapter.ServerCount(ctx)
-	if err != nil {
-		return nil, err
+	// Every server of the cluster reports its number of recipients; a
+	// local broadcast has one server, this one.
+	servers := 1
+	if !b.flags.Local {
+		if servers, err = b.nsp.adapter.ServerCount(ctx); err != nil {
+			return nil, err
+		}
 	}
 	var (
 		mu        sync.Mutex
