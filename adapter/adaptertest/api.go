@@ -9,6 +9,7 @@ package adaptertest
 
 import (
 	"context"
+	"testing"
 	"time"
 
 	socketio "github.com/gosio/socketio"
@@ -34,18 +35,18 @@ func fetchSockets(ctx context.Context, op socketio.BroadcastOperator) ([]*socket
 }
 
 // socketsJoin makes the sockets op selects, on every server, join rooms.
-func socketsJoin(_ context.Context, op socketio.BroadcastOperator, rooms ...string) error {
-	return op.SocketsJoin(rooms...)
+func socketsJoin(ctx context.Context, op socketio.BroadcastOperator, rooms ...string) error {
+	return op.SocketsJoin(ctx, rooms...)
 }
 
 // socketsLeave makes the sockets op selects, on every server, leave rooms.
-func socketsLeave(_ context.Context, op socketio.BroadcastOperator, rooms ...string) error {
-	return op.SocketsLeave(rooms...)
+func socketsLeave(ctx context.Context, op socketio.BroadcastOperator, rooms ...string) error {
+	return op.SocketsLeave(ctx, rooms...)
 }
 
 // disconnectSockets disconnects the sockets op selects, on every server.
-func disconnectSockets(_ context.Context, op socketio.BroadcastOperator, close bool) error {
-	return op.DisconnectSockets(close)
+func disconnectSockets(ctx context.Context, op socketio.BroadcastOperator, close bool) error {
+	return op.DisconnectSockets(ctx, close)
 }
 
 // localSockets returns the ids of the sockets op selects on this server
@@ -66,6 +67,16 @@ func serverSideEmitWithAck(ctx context.Context, nsp *socketio.Namespace, event s
 // serverCount is the number of servers of the cluster, this one included.
 func serverCount(ctx context.Context, nsp *socketio.Namespace) (int, error) {
 	return nsp.Adapter().ServerCount(ctx)
+}
+
+// of returns the namespace name of a server, created on first use.
+func of(t testing.TB, io *socketio.Server, name string) *socketio.Namespace {
+	t.Helper()
+	n, err := io.Of(name)
+	if err != nil {
+		t.Fatalf("namespace %s: %v", name, err)
+	}
+	return n
 }
 
 // join makes a local socket join rooms (from its own handler).
@@ -92,16 +103,16 @@ func remoteEmitWithAck(ctx context.Context, r *socketio.RemoteSocket, timeout ti
 }
 
 // remoteJoin makes a fetched socket join rooms.
-func remoteJoin(_ context.Context, r *socketio.RemoteSocket, rooms ...string) error {
-	return r.Join(rooms...)
+func remoteJoin(ctx context.Context, r *socketio.RemoteSocket, rooms ...string) error {
+	return r.Join(ctx, rooms...)
 }
 
 // remoteLeave makes a fetched socket leave rooms.
-func remoteLeave(_ context.Context, r *socketio.RemoteSocket, rooms ...string) error {
-	return r.Leave(rooms...)
+func remoteLeave(ctx context.Context, r *socketio.RemoteSocket, rooms ...string) error {
+	return r.Leave(ctx, rooms...)
 }
 
 // remoteDisconnect disconnects a fetched socket.
-func remoteDisconnect(_ context.Context, r *socketio.RemoteSocket, close bool) error {
-	return r.Disconnect(close)
+func remoteDisconnect(ctx context.Context, r *socketio.RemoteSocket, close bool) error {
+	return r.Disconnect(ctx, close)
 }

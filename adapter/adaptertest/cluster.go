@@ -102,7 +102,7 @@ func (c *cluster) waitCountIn(t *testing.T, want int, within time.Duration, nsps
 		for _, name := range nsps {
 			for {
 				ctx, cancel := context.WithTimeout(context.Background(), c.o.RequestTimeout)
-				got, err := serverCount(ctx, n.io.Of(name))
+				got, err := serverCount(ctx, of(t, n.io, name))
 				cancel()
 				if err == nil && got == want {
 					break
@@ -118,6 +118,7 @@ func (c *cluster) waitCountIn(t *testing.T, want int, within time.Duration, nsps
 
 // node is one server of a cluster, with the suite's handlers.
 type node struct {
+	t    testing.TB // the test that started it
 	c    *cluster
 	name string
 	io   *socketio.Server
@@ -163,6 +164,7 @@ func (c *cluster) addNode(t *testing.T) *node {
 		t.Fatalf("adaptertest: NewServer: %v", err)
 	}
 	n := &node{
+		t:    t,
 		c:    c,
 		name: string(nodeNames[len(c.nodes)%len(nodeNames)]),
 		io:   io,
@@ -170,7 +172,7 @@ func (c *cluster) addNode(t *testing.T) *node {
 		disc: make(chan discEvent, 256),
 	}
 	for _, name := range namespaces {
-		n.serve(io.Of(name))
+		n.serve(of(t, io, name))
 	}
 	io.OnNewNamespace(n.serve)
 	io.OfRegexp(dynamicNsps)
@@ -193,7 +195,7 @@ func (n *node) close() {
 }
 
 // of returns the node's namespace.
-func (n *node) of(name string) *socketio.Namespace { return n.io.Of(name) }
+func (n *node) of(name string) *socketio.Namespace { return of(n.t, n.io, name) }
 
 // joinRequest is the payload of the "join" and "leave" events.
 type joinRequest struct {

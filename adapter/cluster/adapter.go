@@ -34,6 +34,10 @@ type nspAdapter struct {
 	closed atomic.Bool
 	userEv atomic.Pointer[adapter.RoomEvents]
 
+	// Room channels kept after their room emptied, by room (see dropRoom).
+	roomMu  sync.Mutex
+	lingers map[adapter.Room]*time.Timer
+
 	// Heartbeats, when the transport does not count servers.
 	hbMu    sync.Mutex
 	servers map[string]time.Time // other servers, last heard of
@@ -68,7 +72,7 @@ func newNspAdapter(n *node, nsp adapter.Namespace) (*nspAdapter, error) {
 	if n.rooms != nil {
 		mem.SetRoomEvents(adapter.RoomEvents{
 			CreateRoom: func(r adapter.Room) {
-				if n.rooms.RoomChannel(r) {
+				if n.rooms.RoomChannel(r) && !a.keepRoom(r) {
 					n.rooms.SubscribeRoom(a.name, r)
 				}
 				if ev := a.userEv.Load(); ev != nil && ev.CreateRoom != nil {
@@ -77,7 +81,7 @@ func newNspAdapter(n *node, nsp adapter.Namespace) (*nspAdapter, error) {
 			},
 			DeleteRoom: func(r adapter.Room) {
 				if n.rooms.RoomChannel(r) {
-					n.rooms.UnsubscribeRoom(a.name, r)
+					a.dropRoom(r)
 				}
 				if ev := a.userEv.Load(); ev != nil && ev.DeleteRoom != nil {
 					ev.DeleteRoom(r)
@@ -113,6 +117,55 @@ func newNspAdapter(n *node, nsp adapter.Namespace) (*nspAdapter, error) {
 
 // UID returns the server's id on the wire.
 func (a *nspAdapter) UID() string { return a.n.uid }
+
+// dropRoom unsubscribes the channel of a room that lost its last local
+// member. With connection state recovery on, the channel is kept for the
+// recovery duration: a socket that went away with the room in its session
+// must still get the room's broadcasts kept for it (the local layer keeps
+// them only if they arrive).
+func (a *nspAdapter) dropRoom(r adapter.Room) {
+	d := a.nsp.RecoveryDuration()
+	if d <= 0 || a.n.store != nil {
+		a.n.rooms.UnsubscribeRoom(a.name, r)
+		return
+	}
+	a.roomMu.Lock()
+	defer a.roomMu.Unlock()
+	if a.lingers == nil {
+		a.lingers = map[adapter.Room]*time.Timer{}
+	}
+	if t := a.lingers[r]; t != nil {
+		t.Stop()
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		a.roomMu.Lock()
+		mine := a.lingers[r] == t
+		if mine {
+			delete(a.lingers, r)
+		}
+		a.roomMu.Unlock()
+		if mine && !a.closed.Load() {
+			a.n.rooms.UnsubscribeRoom(a.name, r)
+		}
+	})
+	a.lingers[r] = t
+}
+
+// keepRoom reports whether the channel of a room that has members again
+// is still subscribed (it emptied within the recovery duration), and stops
+// its pending unsubscription.
+func (a *nspAdapter) keepRoom(r adapter.Room) bool {
+	a.roomMu.Lock()
+	defer a.roomMu.Unlock()
+	t := a.lingers[r]
+	if t == nil {
+		return false
+	}
+	t.Stop()
+	delete(a.lingers, r)
+	return true
+}
 
 // SetRoomEvents sets the receiver of room changes (the adapter's own room
 // subscriptions keep working).
@@ -538,6 +591,12 @@ func (a *nspAdapter) Close() error {
 		a.hb.Stop()
 	}
 	a.hbMu.Unlock()
+	a.roomMu.Lock()
+	for r, t := range a.lingers {
+		t.Stop()
+		delete(a.lingers, r)
+	}
+	a.roomMu.Unlock()
 	if a.servers != nil {
 		m := newMessage(AdapterClose, a.n.uid, a.name)
 		_ = a.n.snd.Enqueue(64, a.name, func(ctx context.Context) error {

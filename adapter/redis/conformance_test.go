@@ -19,7 +19,7 @@ const conformanceTimeout = 1500 * time.Millisecond
 
 // conformanceFactory returns the adapter of proto ("classic", "sharded",
 // "streams") on client, with the cluster name as key prefix (and stream).
-func conformanceFactory(t testing.TB, client *goredis.Client, proto, cluster string) adapter.Factory {
+func conformanceFactory(t testing.TB, client goredis.UniversalClient, proto, cluster string) adapter.Factory {
 	switch proto {
 	case "classic":
 		return redisadapter.NewAdapter(client, redisadapter.Options{Key: cluster, RequestsTimeout: conformanceTimeout, Logger: testLogger()})
@@ -69,6 +69,8 @@ func TestConformance(t *testing.T) {
 				Nodes:          3,
 				Recovery:       tc.recovery,
 				RequestTimeout: conformanceTimeout,
+				// Emits queue their publications: they never wait on Redis.
+				MaxEmitBlock: 50 * time.Millisecond,
 				Faults: adaptertest.Faults{Broker: func(t testing.TB) adaptertest.Broker {
 					srv, err := startRedis("")
 					if err != nil {
@@ -90,6 +92,34 @@ func TestConformance(t *testing.T) {
 						},
 					}
 				}},
+			})
+		})
+	}
+}
+
+// The three adapters pass the conformance suite on a Redis Cluster (three
+// masters), on one server and on three (no broker-restart case: the
+// cluster's nodes are shared by the package's tests).
+func TestConformanceRedisCluster(t *testing.T) {
+	be := clusterRedis(t)
+	for _, tc := range []struct {
+		proto    string
+		recovery adaptertest.Recovery
+	}{
+		{"classic", adaptertest.RecoveryLocal},
+		{"sharded", adaptertest.RecoveryLocal},
+		{"streams", adaptertest.RecoveryAnyNode},
+	} {
+		t.Run(tc.proto, func(t *testing.T) {
+			t.Parallel()
+			adaptertest.Run(t, adaptertest.Options{
+				NewNode: func(t testing.TB, cluster string) socketio.Config {
+					return socketio.Config{Adapter: conformanceFactory(t, be.client, tc.proto, cluster)}
+				},
+				Nodes:          3,
+				Recovery:       tc.recovery,
+				RequestTimeout: conformanceTimeout,
+				MaxEmitBlock:   50 * time.Millisecond,
 			})
 		})
 	}
