@@ -21,6 +21,18 @@
 // signatures: the types are checked by the compiler, and nothing is
 // analysed at run time.
 //
+// Failures are not silent. An argument that does not decode into a typed
+// handler's type (a number where a string is expected) is an
+// *ArgumentError: the handler is not called, the socket's OnError handlers
+// receive it (without any, it is logged at Warn), and a client waiting for
+// an acknowledgement gets an error answer at once instead of its timeout.
+// An OnAck handler returns (result, error); an error answers the client
+// with one argument, the object {"error": message} (AckError, which can
+// carry data too; Event.AckError does the same from an Event handler), so
+// JavaScript reads it as res.error. A missing argument (none sent, or
+// undefined) is not an error: the handler gets the type's zero value, as
+// for null; use a pointer type to tell them apart.
+//
 // # Concurrency contract
 //
 //   - Every exported method of Server, Namespace, Socket, BroadcastOperator

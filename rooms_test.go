@@ -18,14 +18,14 @@ func TestManyRoomsJoinAndDisconnect(t *testing.T) {
 	io, url, rec := newTestServer(t, socketio.Config{})
 	start := time.Now()
 	io.OnConnection(func(s *socketio.Socket) {
-		socketio.OnAck(s, "join-many", func(n int) string {
+		socketio.OnAck(s, "join-many", func(n int) (string, error) {
 			for i := range n {
 				s.Join("r" + strconv.Itoa(i))
 				if i%1000 == 0 && time.Since(start) > budget {
-					return "too slow after " + strconv.Itoa(i)
+					return "too slow after " + strconv.Itoa(i), nil
 				}
 			}
-			return "ok"
+			return "ok", nil
 		})
 	})
 	big, id := rawSocket(t, url, "/")

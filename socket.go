@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"slices"
@@ -330,8 +331,9 @@ func (s *Socket) Use(fn func(*Event) error) {
 }
 
 // OnError adds a handler for errors: packet middleware refusals, arguments
-// that do not decode into a typed handler's type, a connection closed for a
-// bad packet.
+// that do not decode into a typed handler's type (an *ArgumentError), a
+// connection closed for a bad packet. Without OnError handlers, typed
+// handler failures are logged at Warn and the others at Debug.
 func (s *Socket) OnError(fn func(error)) {
 	s.mu.Lock()
 	s.errHandlers = append(s.errHandlers, fn)
@@ -724,12 +726,22 @@ func (s *Socket) dispatch(ev *Event) {
 	}
 }
 
-func (s *Socket) emitError(err error) {
+// emitError hands err to the OnError handlers; without any it is logged
+// at Debug (a packet middleware's refusal, a bad packet: the application
+// or the connection's log already knows).
+func (s *Socket) emitError(err error) { s.reportError(err, slog.LevelDebug) }
+
+// handlerError is emitError for the failures of a typed handler, logged at
+// Warn without OnError handlers: they are bugs between a client and the
+// server, and would go unnoticed otherwise.
+func (s *Socket) handlerError(err error) { s.reportError(err, slog.LevelWarn) }
+
+func (s *Socket) reportError(err error, level slog.Level) {
 	s.mu.Lock()
 	fns := s.errHandlers
 	s.mu.Unlock()
 	if len(fns) == 0 {
-		s.nsp.srv.cfg.Logger.Debug("socket.io: socket error", "id", s.id, "err", err)
+		s.nsp.srv.cfg.Logger.Log(context.Background(), level, "socket.io: socket error", "id", s.id, "nsp", s.nsp.name, "err", err)
 		return
 	}
 	s.enqueue(func() {

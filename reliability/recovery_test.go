@@ -30,9 +30,9 @@ func recoveryServer(t *testing.T) (*socketio.Server, *faultProxy, *lifecycle) {
 		Engine: engineio.Config{PingInterval: time.Second, PingTimeout: 2 * time.Second},
 	}, func(s *socketio.Socket) {
 		lc.watch(s)
-		socketio.OnAck(s, "join", func(room string) string {
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return "ok"
+			return "ok", nil
 		})
 	})
 	return io, newFaultProxy(t, strings.TrimPrefix(url, "http://")), lc

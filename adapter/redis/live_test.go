@@ -179,9 +179,9 @@ func newGoNode(t *testing.T, client *goredis.Client, key, name, proto string) *g
 	n := &goNode{name: name, io: io, side: make(chan sideEvent, 64)}
 	io.OnConnection(func(s *socketio.Socket) {
 		s.SetData(map[string]any{"server": name})
-		socketio.OnAck(s, "join", func(room string) string {
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return "joined " + room
+			return "joined " + room, nil
 		})
 	})
 	admin, err := io.Of("/admin")

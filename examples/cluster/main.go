@@ -45,9 +45,9 @@ func main() {
 		socketio.On(s, "chat", func(msg string) {
 			_ = io.Emit("chat", map[string]any{"from": s.ID(), "via": *name, "text": msg})
 		})
-		socketio.OnAck(s, "join", func(room string) string {
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return "joined " + room
+			return "joined " + room, nil
 		})
 		socketio.On(s, "to-room", func(m struct {
 			Room string `json:"room"`
