@@ -36,7 +36,7 @@
 // # Concurrency contract
 //
 //   - Every exported method of Server, Namespace, Socket, BroadcastOperator
-//     and Emitter is safe for concurrent use.
+//     and SocketEmitter is safe for concurrent use.
 //   - The handlers of one socket (connection handlers, event handlers,
 //     catch-all, packet middleware, error and disconnect handlers) run one
 //     at a time, in arrival order, on a goroutine that exists only while the

@@ -60,7 +60,7 @@ func (e *Event) Ack(args ...any) error {
 	if !e.socket.Connected() {
 		return ErrDisconnected
 	}
-	return e.socket.client.writePacket(p)
+	return e.socket.ec.writePacket(p)
 }
 
 // ArgumentError is the error of an event argument that does not decode

@@ -24,7 +24,7 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		var evMu sync.Mutex
 		var events []string
 		note := func(s string) { evMu.Lock(); events = append(events, s); evMu.Unlock() }
-		if err := io.Sockets().OnRoomEvents(adapter.RoomEvents{
+		if err := io.MainNamespace().OnRoomEvents(adapter.RoomEvents{
 			CreateRoom: func(r string) { note("create " + r) },
 			DeleteRoom: func(r string) { note("delete " + r) },
 			JoinRoom:   func(r, id string) { note("join " + r) },
@@ -50,7 +50,7 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		var got []string
 		for _, rs := range fetched {
 			got = append(got, rs.ID)
-			if !slices.Contains(rs.Rooms, "r1") || rs.Handshake.Query.Get("who") == "" || rs.Handshake.Query.Get("EIO") != "4" {
+			if !rs.Rooms.Has("r1") || rs.Handshake.Query.Get("who") == "" || rs.Handshake.Query.Get("EIO") != "4" {
 				t.Fatalf("fetched socket %+v", rs)
 			}
 		}
@@ -76,7 +76,7 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		if err := io.In("r2").SocketsLeave(ctx, "r2"); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(io.In("r2").Sockets()); n != 0 {
+		if n := len(io.In("r2").SocketIDs()); n != 0 {
 			t.Fatalf("%d sockets still in r2", n)
 		}
 
@@ -101,10 +101,10 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		if err := res.Bind(&answer); err != nil || answer != "yes" {
 			t.Fatalf("answer %q %v", answer, err)
 		}
-		if err := a.Join(ctx, "solo"); err != nil || len(io.In("solo").Sockets()) != 1 {
+		if err := a.Join(ctx, "solo"); err != nil || len(io.In("solo").SocketIDs()) != 1 {
 			t.Fatalf("remote join: %v", err)
 		}
-		if err := a.Leave(ctx, "solo"); err != nil || len(io.In("solo").Sockets()) != 0 {
+		if err := a.Leave(ctx, "solo"); err != nil || len(io.In("solo").SocketIDs()) != 0 {
 			t.Fatalf("remote leave: %v", err)
 		}
 		if err := a.Disconnect(ctx, false); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/gosio/socketio/adapter"
@@ -22,7 +23,7 @@ type RemoteSocket struct {
 	// Handshake is the socket's handshake.
 	Handshake adapter.Handshake
 	// Rooms are the socket's rooms when it was fetched.
-	Rooms []string
+	Rooms RoomSet
 	// Data is the socket's data (see Socket.SetData) when it was fetched:
 	// the Go value itself for a socket of this server, the value decoded
 	// from the cluster's wire (map[string]any, []any, float64, ...) for a
@@ -112,7 +113,7 @@ func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, e
 	}
 	out := make([]*RemoteSocket, len(infos))
 	for i, in := range infos {
-		out[i] = &RemoteSocket{nsp: b.nsp, ID: in.ID, Handshake: in.Handshake, Rooms: in.Rooms, Data: in.Data}
+		out[i] = &RemoteSocket{nsp: b.nsp, ID: in.ID, Handshake: in.Handshake, Rooms: newRoomSet(slices.Clone(in.Rooms)), Data: in.Data}
 	}
 	return out, nil
 }

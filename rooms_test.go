@@ -31,12 +31,12 @@ func TestManyRoomsJoinAndDisconnect(t *testing.T) {
 	big, id := rawSocket(t, url, "/")
 	big.Send(`421["join-many",` + strconv.Itoa(n) + `]`)
 	big.Expect(`431["ok"]`)
-	if got := len(io.Sockets().Socket(id).Rooms()); got != n+1 {
+	if got := io.MainNamespace().Socket(id).Rooms().Len(); got != n+1 {
 		t.Fatalf("%d rooms, want %d", got, n+1)
 	}
 
 	_, otherID := rawSocket(t, url, "/")
-	other := io.Sockets().Socket(otherID)
+	other := io.MainNamespace().Socket(otherID)
 	stop, done := make(chan struct{}), make(chan time.Duration)
 	go func() {
 		var longest time.Duration
@@ -63,7 +63,7 @@ func TestManyRoomsJoinAndDisconnect(t *testing.T) {
 	if longest > budget/4 {
 		t.Fatalf("another socket's join waited %v during the disconnect", longest)
 	}
-	if got := io.Sockets().To("r7").Sockets(); len(got) != 0 {
+	if got := io.MainNamespace().To("r7").SocketIDs(); len(got) != 0 {
 		t.Fatalf("room r7 still has %v", got)
 	}
 }

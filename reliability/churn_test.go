@@ -248,8 +248,8 @@ func TestChurn(t *testing.T) {
 func waitIdle(t *testing.T, io *socketio.Server) {
 	t.Helper()
 	for wait := time.Now().Add(10 * time.Second); ; {
-		socks, conns := len(io.Sockets().Sockets()), io.Engine().Count()
-		rooms := io.Sockets().Adapter().Rooms()
+		socks, conns := len(io.MainNamespace().Sockets()), io.Engine().Count()
+		rooms := io.MainNamespace().Adapter().Rooms()
 		if socks == 0 && conns == 0 && len(rooms) == 0 {
 			return
 		}

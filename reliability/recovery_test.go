@@ -52,7 +52,7 @@ func disruptedStream(t *testing.T, io *socketio.Server, p *faultProxy, lc *lifec
 	emit := func(i int) {
 		op := io.To("r") // even events to the room, odd ones to all
 		if i%2 == 1 {
-			op = io.Sockets().Except()
+			op = io.MainNamespace().Except()
 		}
 		if err := op.Emit("n", i); err != nil {
 			t.Fatalf("emit %d: %v", i, err)

@@ -301,7 +301,7 @@ func waitCount(t *testing.T, io *socketio.Server, want int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n, err := io.Sockets().Adapter().ServerCount(context.Background())
+		n, err := io.MainNamespace().Adapter().ServerCount(context.Background())
 		if err == nil && n == want {
 			return
 		}

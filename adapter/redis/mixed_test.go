@@ -141,7 +141,7 @@ func testMixedCluster(t *testing.T, proto string) {
 		}
 		for _, s := range socks {
 			if s.ID == n1 {
-				if jsonOf(s.Data) != `{"server":"node"}` || !slices.Contains(s.Rooms, "room1") || s.Handshake.Query.Get("EIO") != "4" ||
+				if jsonOf(s.Data) != `{"server":"node"}` || !s.Rooms.Has("room1") || s.Handshake.Query.Get("EIO") != "4" ||
 					s.Handshake.Headers.Get("Host") == "" {
 					t.Fatalf("Node socket %+v", s)
 				}
@@ -151,7 +151,7 @@ func testMixedCluster(t *testing.T, proto string) {
 		if err != nil || len(socks) != 2 {
 			t.Fatalf("room1: %d %v", len(socks), err)
 		}
-		if ca, ok := g.io.Sockets().Adapter().(*redisadapter.Adapter); ok {
+		if ca, ok := g.io.MainNamespace().Adapter().(*redisadapter.Adapter); ok {
 			rooms, err := ca.AllRooms(ctx)
 			if err != nil || !slices.Contains(rooms, "room2") || !slices.Contains(rooms, n1) || !slices.Contains(rooms, g1) {
 				t.Fatalf("all rooms %v %v", rooms, err)
@@ -231,9 +231,9 @@ func testMixedCluster(t *testing.T, proto string) {
 		cg.eventIs("g1", "to-id", `[]`)
 
 		n.do(map[string]any{"cmd": "socketsJoin", "rooms": []string{"room1"}, "target": []string{"roomX"}})
-		waitFor(t, "g1 in roomX", func() bool { return slices.Contains(g.io.In("roomX").Sockets(), g1) })
+		waitFor(t, "g1 in roomX", func() bool { return slices.Contains(g.io.In("roomX").SocketIDs(), g1) })
 		n.do(map[string]any{"cmd": "socketsLeave", "rooms": []string{"room1"}, "target": []string{"roomX"}})
-		waitFor(t, "g1 out of roomX", func() bool { return len(g.io.In("roomX").Sockets()) == 0 })
+		waitFor(t, "g1 out of roomX", func() bool { return len(g.io.In("roomX").SocketIDs()) == 0 })
 
 		res := n.do(map[string]any{"cmd": "fetchSockets"})
 		socks, _ := res["sockets"].([]any)
@@ -295,7 +295,7 @@ func testMixedCluster(t *testing.T, proto string) {
 		if jsonOf(res["response"]) != `{"b":{"$bin":"/w=="},"who":"g1"}` {
 			t.Fatalf("Node RemoteSocket emitWithAck: %v", res)
 		}
-		waitFor(t, "g1 in node-joined", func() bool { return slices.Contains(g.io.In("node-joined").Sockets(), g1) })
+		waitFor(t, "g1 in node-joined", func() bool { return slices.Contains(g.io.In("node-joined").SocketIDs(), g1) })
 		res = n.do(map[string]any{"cmd": "emitWithAck", "event": "nvote", "rooms": []string{"nobody"}, "timeout": 3000})
 		if jsonOf(res["responses"]) != `[]` {
 			t.Fatalf("empty room %v", res)

@@ -93,7 +93,7 @@ func main() {
 	defer stop()
 	// Greet the other servers, and count them.
 	time.Sleep(500 * time.Millisecond)
-	if n, err := io.Sockets().Adapter().ServerCount(ctx); err == nil {
+	if n, err := io.MainNamespace().Adapter().ServerCount(ctx); err == nil {
 		logger.Info("servers in the cluster", "count", n)
 	}
 	_ = io.ServerSideEmit(ctx, "hello", *name)

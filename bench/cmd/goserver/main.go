@@ -102,7 +102,7 @@ func main() {
 			Heap:       int64(ms.HeapInuse),
 			Stack:      int64(ms.StackInuse),
 			Goroutines: runtime.NumGoroutine(),
-			Sockets:    len(io.Sockets().Sockets()),
+			Sockets:    len(io.MainNamespace().Sockets()),
 		})
 	})
 	mux.HandleFunc("/bcast", func(w http.ResponseWriter, r *http.Request) {
