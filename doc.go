@@ -2,13 +2,21 @@
 // Engine.IO protocol v4), wire-compatible with the official JavaScript
 // client, socket.io-client.
 //
-//	io, _ := socketio.NewServer(socketio.Config{})
+//	io, err := socketio.NewServer(socketio.Config{})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	io.OnConnection(func(s *socketio.Socket) {
 //		socketio.On(s, "mensaje", func(data string) {
-//			s.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
+//			_ = s.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
 //		})
 //	})
-//	http.Handle("/socket.io/", io)
+//	mux := http.NewServeMux()
+//	mux.Handle("/socket.io/", io)
+//	log.Fatal(http.ListenAndServe(":3000", mux))
+//
+// The package examples run it with the Go client (package client), and
+// show the seed's server with its HTTP timeouts.
 //
 // # Handlers
 //
