@@ -151,8 +151,9 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	}
 }
 
-// Sockets returns the ids of the selected sockets on this server.
-func (b BroadcastOperator) Sockets() []string { return b.nsp.adapter.Sockets(b.options()) }
+// SocketIDs returns the ids of the selected sockets on this server (Node's
+// allSockets). Local sockets themselves are Namespace.Sockets.
+func (b BroadcastOperator) SocketIDs() []string { return b.nsp.adapter.Sockets(b.options()) }
 
 // SocketsJoin makes the selected sockets join the rooms, on every server
 // of the cluster unless the operator is Local. ctx bounds what a network

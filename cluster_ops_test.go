@@ -68,7 +68,7 @@ func TestClusterOperationsTakeContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	echoOnce(t, s)
-	main := io.Sockets()
+	main := io.MainNamespace()
 	ctx := context.WithValue(context.Background(), ctxKey{}, "caller")
 	remote, err := main.FetchSockets(ctx)
 	if err != nil || len(remote) != 1 {
@@ -109,7 +109,7 @@ func TestClusterOperationsTakeContext(t *testing.T) {
 				t.Fatalf("adapter saw %q, want %q", seen, want)
 			}
 			// The local part is done all the same.
-			if n := len(io.In(tc.room).Sockets()); n != tc.members {
+			if n := len(io.In(tc.room).SocketIDs()); n != tc.members {
 				t.Fatalf("%d local sockets in %s, want %d", n, tc.room, tc.members)
 			}
 		})

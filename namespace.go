@@ -177,18 +177,18 @@ func (n *Namespace) connect(s *Socket) {
 		handlers = append(parentHandlers, handlers...)
 	}
 	n.adapter.AddAll(s.handle(), append([]string{s.id}, rooms...)...)
-	s.client.joinedNamespace()
+	s.ec.joinedNamespace()
 	for _, p := range s.missed {
 		mp := *p
 		mp.Namespace = n.name
-		_ = s.client.writePacket(&mp)
+		_ = s.ec.writePacket(&mp)
 	}
 	s.missed = nil
 	reply, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 		PID string `json:"pid,omitempty"`
 	}{s.id, s.pid})
-	_ = s.client.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
+	_ = s.ec.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
 	s.setTask("connection handler", "")
 	for _, fn := range handlers {
 		if !s.safeCall(func() { fn(s) }) {
@@ -241,12 +241,12 @@ func (n *Namespace) runMiddlewares(s *Socket) bool {
 			err = errors.New("middleware failed")
 		}
 		if err != nil {
-			s.client.remove(s)
+			s.ec.remove(s)
 			ce, ok := err.(*ConnectError)
 			if !ok {
 				ce = &ConnectError{Message: err.Error()}
 			}
-			s.client.sendConnectError(n.name, ce)
+			s.ec.sendConnectError(n.name, ce)
 			return false
 		}
 	}

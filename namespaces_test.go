@@ -129,7 +129,7 @@ func echoOnce(t *testing.T, s *client.Socket) {
 }
 
 func pingHandler(s *socketio.Socket) {
-	socketio.OnAck(s, "ping", func(n int) int { return n })
+	socketio.OnAck(s, "ping", func(n int) (int, error) { return n, nil })
 }
 
 // An adapter factory that blocks (a network adapter dialing its broker)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/gosio/socketio/adapter"
@@ -22,11 +23,36 @@ type RemoteSocket struct {
 	// Handshake is the socket's handshake.
 	Handshake adapter.Handshake
 	// Rooms are the socket's rooms when it was fetched.
-	Rooms []string
-	// Data is the socket's data (see Socket.SetData) when it was fetched.
-	// From another server it arrives decoded from JSON.
+	Rooms RoomSet
+	// Data is the socket's data (see Socket.SetData) when it was fetched:
+	// the Go value itself for a socket of this server, the value decoded
+	// from the cluster's wire (map[string]any, []any, float64, ...) for a
+	// socket of another server. Read it with DataAs to get the same typed
+	// value in both cases.
 	Data    any
 	timeout time.Duration
+}
+
+// DataAs returns the data of a fetched socket as a T, the same way
+// whether the socket is on this server or on another: the value goes
+// through JSON in both cases (encoded, then decoded into a T), as it does
+// between servers. So a field that JSON drops (unexported, or tagged "-")
+// is missing here even for a local socket, and code that works with one
+// server keeps working with many. A socket without data gives T's zero
+// value; data that does not decode into a T is an error.
+//
+//	type user struct{ Name string `json:"name"` }
+//	u, err := socketio.DataAs[user](remote)
+func DataAs[T any](r *RemoteSocket) (T, error) {
+	var v T
+	b, err := json.Marshal(r.Data)
+	if err != nil {
+		return v, fmt.Errorf("socketio: data of socket %s: %w", r.ID, err)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("socketio: data of socket %s: %w", r.ID, err)
+	}
+	return v, nil
 }
 
 func (r *RemoteSocket) operator() BroadcastOperator {
@@ -87,7 +113,7 @@ func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, e
 	}
 	out := make([]*RemoteSocket, len(infos))
 	for i, in := range infos {
-		out[i] = &RemoteSocket{nsp: b.nsp, ID: in.ID, Handshake: in.Handshake, Rooms: in.Rooms, Data: in.Data}
+		out[i] = &RemoteSocket{nsp: b.nsp, ID: in.ID, Handshake: in.Handshake, Rooms: newRoomSet(slices.Clone(in.Rooms)), Data: in.Data}
 	}
 	return out, nil
 }

@@ -46,7 +46,7 @@ func TestRestoreOffTheReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	io.OnConnection(func(s *socketio.Socket) {
-		socketio.OnAck(s, "ping", func(v string) string { return "pong " + v })
+		socketio.OnAck(s, "ping", func(v string) (string, error) { return "pong " + v, nil })
 	})
 	slowNsp, err := io.Of("/slow")
 	if err != nil {

@@ -96,8 +96,13 @@ func (s *Server) recoveryDuration() time.Duration {
 	return s.cfg.ConnectionStateRecovery.MaxDisconnectionDuration
 }
 
-// Sockets returns the main namespace, "/" (Node's io.sockets).
-func (s *Server) Sockets() *Namespace { return s.main }
+// MainNamespace returns the main namespace, "/" (Node's io.sockets).
+func (s *Server) MainNamespace() *Namespace { return s.main }
+
+// Sockets returns the sockets of the main namespace connected to this
+// server, as Namespace.Sockets does (not Node's io.sockets, which is
+// MainNamespace).
+func (s *Server) Sockets() []*Socket { return s.main.Sockets() }
 
 // OnConnection adds a connection handler to the main namespace.
 func (s *Server) OnConnection(fn func(*Socket)) { s.main.OnConnection(fn) }

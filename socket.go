@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"slices"
@@ -105,7 +106,7 @@ func (t *handlerTable) set(name string, entries []handlerEntry) {
 type Socket struct {
 	id        string
 	nsp       *Namespace
-	client    *client
+	ec        *engineClient // the Engine.IO connection the socket is multiplexed on
 	handshake *Handshake
 	authRaw   json.RawMessage
 	ctx       context.Context
@@ -157,12 +158,12 @@ const (
 	stateClosed
 )
 
-func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.RawMessage, sess *adapter.Session) *Socket {
+func newSocket(nsp *Namespace, cl *engineClient, auth map[string]any, authRaw json.RawMessage, sess *adapter.Session) *Socket {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Socket{
 		id:        newID(),
 		nsp:       nsp,
-		client:    cl,
+		ec:        cl,
 		handshake: buildHandshake(cl.conn.Request(), auth),
 		authRaw:   authRaw,
 		ctx:       ctx,
@@ -231,7 +232,7 @@ func (s *Socket) BindAuth(v any) error {
 
 // Conn returns the underlying Engine.IO connection, shared by the client's
 // sockets of every namespace.
-func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
+func (s *Socket) Conn() *engineio.Conn { return s.ec.conn }
 
 // Context returns a context cancelled when the socket disconnects.
 func (s *Socket) Context() context.Context { return s.ctx }
@@ -330,8 +331,9 @@ func (s *Socket) Use(fn func(*Event) error) {
 }
 
 // OnError adds a handler for errors: packet middleware refusals, arguments
-// that do not decode into a typed handler's type, a connection closed for a
-// bad packet.
+// that do not decode into a typed handler's type (an *ArgumentError), a
+// connection closed for a bad packet. Without OnError handlers, typed
+// handler failures are logged at Warn and the others at Debug.
 func (s *Socket) OnError(fn func(error)) {
 	s.mu.Lock()
 	s.errHandlers = append(s.errHandlers, fn)
@@ -378,10 +380,13 @@ func (s *Socket) Leave(room string) {
 	}
 }
 
-// Rooms returns the rooms the socket is in, its own id included. A
-// disconnected socket has left its rooms, but its disconnecting handlers
-// still see them here.
-func (s *Socket) Rooms() []string {
+// Rooms returns the rooms the socket is in, its own id included, as a
+// set (Has, All). A disconnected socket has left its rooms, but its
+// disconnecting handlers still see them here.
+func (s *Socket) Rooms() RoomSet { return newRoomSet(s.roomList()) }
+
+// roomList returns the socket's rooms in a new slice.
+func (s *Socket) roomList() []string {
 	s.mu.Lock()
 	if s.roomsFrozen {
 		rooms := slices.Clone(s.lastRooms)
@@ -429,7 +434,7 @@ func (s *Socket) setTaskLocked(kind, name string) {
 // Emit sends an event to the client. Arguments are encoded as JSON; []byte
 // values, at any depth, travel as binary attachments.
 func (s *Socket) Emit(event string, args ...any) error {
-	return Emitter{s: s}.Emit(event, args...)
+	return SocketEmitter{s: s}.Emit(event, args...)
 }
 
 // Send emits a "message" event (Node's socket.send/write).
@@ -438,25 +443,25 @@ func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
 // EmitWithAck sends an event and waits for the client's acknowledgement,
 // until ctx is done or the socket disconnects.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
+	return SocketEmitter{s: s}.EmitWithAck(ctx, event, args...)
 }
 
 // Volatile returns an emitter whose events are dropped when the transport
 // is not ready to send at once.
-func (s *Socket) Volatile() Emitter {
-	return Emitter{s: s, flags: adapter.BroadcastFlags{Volatile: true}}
+func (s *Socket) Volatile() SocketEmitter {
+	return SocketEmitter{s: s, flags: adapter.BroadcastFlags{Volatile: true}}
 }
 
 // Compress returns an emitter with the compress flag set. WebSocket
 // compression is negotiated per connection (engineio.Config.PerMessageDeflate);
 // the flag is kept for API parity.
-func (s *Socket) Compress(c bool) Emitter {
-	return Emitter{s: s, flags: adapter.BroadcastFlags{Compress: &c}}
+func (s *Socket) Compress(c bool) SocketEmitter {
+	return SocketEmitter{s: s, flags: adapter.BroadcastFlags{Compress: &c}}
 }
 
 // Timeout returns an emitter whose EmitWithAck gives up after d.
-func (s *Socket) Timeout(d time.Duration) Emitter {
-	return Emitter{s: s, flags: adapter.BroadcastFlags{Timeout: d}}
+func (s *Socket) Timeout(d time.Duration) SocketEmitter {
+	return SocketEmitter{s: s, flags: adapter.BroadcastFlags{Timeout: d}}
 }
 
 // To selects the sockets in the rooms, this one excluded (Node's
@@ -480,7 +485,7 @@ func (s *Socket) Broadcast() BroadcastOperator {
 // whole connection is closed, every namespace of the client included.
 func (s *Socket) Disconnect(close bool) {
 	if close {
-		s.client.disconnectAll()
+		s.ec.disconnectAll()
 		return
 	}
 	s.disconnect()
@@ -491,25 +496,31 @@ func (s *Socket) disconnect() {
 	if !s.Connected() {
 		return
 	}
-	_ = s.client.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
+	_ = s.ec.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
 	s.onClose(ReasonServerNamespaceDisconnect)
 }
 
-// Emitter sends events to one socket with flags (volatile, compress,
-// timeout). It is a value: each method returns a new one.
-type Emitter struct {
+// SocketEmitter sends events to one socket with flags (volatile, compress,
+// timeout): what Socket.Volatile, Socket.Compress and Socket.Timeout
+// return. It is a value: each method returns a new one. (Broadcasts to
+// many sockets have BroadcastOperator.)
+type SocketEmitter struct {
 	s     *Socket
 	flags adapter.BroadcastFlags
 }
 
 // Volatile returns a copy of e that drops events for a busy transport.
-func (e Emitter) Volatile() Emitter { e.flags.Volatile = true; return e }
+func (e SocketEmitter) Volatile() SocketEmitter { e.flags.Volatile = true; return e }
+
+// Compress returns a copy of e with the compress flag set (see
+// Socket.Compress).
+func (e SocketEmitter) Compress(c bool) SocketEmitter { e.flags.Compress = &c; return e }
 
 // Timeout returns a copy of e whose EmitWithAck gives up after d.
-func (e Emitter) Timeout(d time.Duration) Emitter { e.flags.Timeout = d; return e }
+func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.flags.Timeout = d; return e }
 
 // Emit sends an event to the socket's client.
-func (e Emitter) Emit(event string, args ...any) error {
+func (e SocketEmitter) Emit(event string, args ...any) error {
 	if parser.IsReservedEvent(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
@@ -530,7 +541,7 @@ func (e Emitter) Emit(event string, args ...any) error {
 
 // EmitWithAck sends an event and waits for its acknowledgement, until ctx
 // is done, the emitter's timeout passes, or the socket disconnects.
-func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	if parser.IsReservedEvent(event) {
 		return Args{}, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
@@ -596,7 +607,7 @@ func (h socketHandle) Disconnect(close bool) { h.s.Disconnect(close) }
 // Info describes the socket for FetchSockets.
 func (h socketHandle) Info() adapter.SocketInfo {
 	s := h.s
-	return adapter.SocketInfo{ID: s.id, Handshake: *s.handshake, Rooms: s.Rooms(), Data: s.Data()}
+	return adapter.SocketInfo{ID: s.id, Handshake: *s.handshake, Rooms: s.roomList(), Data: s.Data()}
 }
 
 // write queues an encoded packet: one lock for the state and the outgoing
@@ -612,13 +623,13 @@ func (s *Socket) write(p *parser.Packet, enc adapter.Encoded, flags adapter.Broa
 	if !connected {
 		return ErrDisconnected
 	}
-	if flags.Volatile && !s.client.conn.Writable() {
+	if flags.Volatile && !s.ec.conn.Writable() {
 		return nil
 	}
 	if len(fns) > 0 {
 		s.notifyOutgoing(p, fns)
 	}
-	return s.client.conn.Write(enc...)
+	return s.ec.conn.Write(enc...)
 }
 
 func (s *Socket) notifyOutgoing(p *parser.Packet, fns []func(string, Args)) {
@@ -656,7 +667,7 @@ func (s *Socket) dropAck(id uint64) {
 func (s *Socket) onAck(p *parser.Packet) {
 	args, err := parser.SplitArray(p.Data)
 	if err != nil {
-		s.client.fail(err)
+		s.ec.fail(err)
 		return
 	}
 	s.mu.Lock()
@@ -673,7 +684,7 @@ func (s *Socket) onAck(p *parser.Packet) {
 func (s *Socket) onEvent(p *parser.Packet) {
 	name, args, err := parser.DecodeEvent(p)
 	if err != nil {
-		s.client.fail(err)
+		s.ec.fail(err)
 		return
 	}
 	ev := &Event{Name: name, args: parser.NewArgs(args, p.Attachments), socket: s, ackID: p.ID, hasAck: p.HasID}
@@ -724,12 +735,22 @@ func (s *Socket) dispatch(ev *Event) {
 	}
 }
 
-func (s *Socket) emitError(err error) {
+// emitError hands err to the OnError handlers; without any it is logged
+// at Debug (a packet middleware's refusal, a bad packet: the application
+// or the connection's log already knows).
+func (s *Socket) emitError(err error) { s.reportError(err, slog.LevelDebug) }
+
+// handlerError is emitError for the failures of a typed handler, logged at
+// Warn without OnError handlers: they are bugs between a client and the
+// server, and would go unnoticed otherwise.
+func (s *Socket) handlerError(err error) { s.reportError(err, slog.LevelWarn) }
+
+func (s *Socket) reportError(err error, level slog.Level) {
 	s.mu.Lock()
 	fns := s.errHandlers
 	s.mu.Unlock()
 	if len(fns) == 0 {
-		s.nsp.srv.cfg.Logger.Debug("socket.io: socket error", "id", s.id, "err", err)
+		s.nsp.srv.cfg.Logger.Log(context.Background(), level, "socket.io: socket error", "id", s.id, "nsp", s.nsp.name, "err", err)
 		return
 	}
 	s.enqueue(func() {
@@ -774,7 +795,7 @@ func (s *Socket) enqueueEvent(task func(), size int) {
 // overflow closes the connection of a client whose events pile up.
 func (s *Socket) overflow(err error) {
 	s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id, "err", err)
-	s.client.conn.Abort(engineio.ReasonTransportError, err)
+	s.ec.conn.Abort(engineio.ReasonTransportError, err)
 }
 
 // safeCall runs application code, turning a panic into a logged error.
@@ -822,7 +843,7 @@ func (s *Socket) onClose(reason string) {
 	s.mu.Unlock()
 	s.queue.Drop() // queued events are not delivered any more
 	s.cancel()
-	s.client.remove(s)
+	s.ec.remove(s)
 	if prev == statePending {
 		s.leaveAllRooms()
 		s.releaseNamespace()
@@ -848,7 +869,7 @@ func (s *Socket) onClose(reason string) {
 		}
 		if s.pid != "" && recoverable(reason) {
 			err := s.nsp.adapter.PersistSession(context.Background(), &adapter.Session{
-				SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data(),
+				SID: s.id, PID: s.pid, Rooms: s.roomList(), Data: s.Data(),
 			})
 			if err != nil {
 				s.nsp.srv.cfg.Logger.Warn("socket.io: session not persisted", "id", s.id, "err", err)

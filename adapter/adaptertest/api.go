@@ -51,7 +51,7 @@ func disconnectSockets(ctx context.Context, op socketio.BroadcastOperator, close
 
 // localSockets returns the ids of the sockets op selects on this server
 // only (no network).
-func localSockets(op socketio.BroadcastOperator) []string { return op.Sockets() }
+func localSockets(op socketio.BroadcastOperator) []string { return op.SocketIDs() }
 
 // serverSideEmit sends an event to the namespace on the other servers.
 func serverSideEmit(ctx context.Context, nsp *socketio.Namespace, event string, args ...any) error {

@@ -16,7 +16,7 @@ import (
 func checkRemote(t *testing.T, from *node, r *socketio.RemoteSocket, p *peer, rooms []string) {
 	t.Helper()
 	what := "node " + from.name + " fetched " + p.name + "@" + p.node.name
-	if got, want := sortedCopy(r.Rooms), sortedCopy(append([]string{r.ID}, rooms...)); !slices.Equal(got, want) {
+	if got, want := sortedCopy(r.Rooms.Slice()), sortedCopy(append([]string{r.ID}, rooms...)); !slices.Equal(got, want) {
 		t.Errorf("%s: rooms %v, want %v", what, got, want)
 	}
 	h := r.Handshake

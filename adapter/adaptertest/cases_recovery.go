@@ -124,7 +124,7 @@ func testRecovery(t *testing.T, e *env, moveNode bool) {
 	if err != nil || len(rss) != 1 {
 		t.Fatalf("fetch the recovered socket: %d, %v", len(rss), err)
 	}
-	if got, want := sortedCopy(rss[0].Rooms), sortedCopy([]string{rs.id, "room1", "room2"}); !slices.Equal(got, want) {
+	if got, want := sortedCopy(rss[0].Rooms.Slice()), sortedCopy([]string{rs.id, "room1", "room2"}); !slices.Equal(got, want) {
 		t.Errorf("recovered rooms %v, want %v", got, want)
 	}
 	if got, want := canonJSON(rss[0].Data), canon(map[string]any{"name": "R", "node": home.name}); got != want {

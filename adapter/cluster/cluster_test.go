@@ -74,7 +74,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func serverCount(t *testing.T, n *node) int {
 	t.Helper()
-	c, err := n.io.Sockets().Adapter().ServerCount(context.Background())
+	c, err := n.io.MainNamespace().Adapter().ServerCount(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,9 +98,9 @@ func TestHeartbeats(t *testing.T) {
 
 	// A server that goes silent (cut from the broker) is dropped after the
 	// timeout, and counted again when it comes back.
-	b.Cut(c.io.Sockets().Adapter().(interface{ UID() string }).UID(), true)
+	b.Cut(c.io.MainNamespace().Adapter().(interface{ UID() string }).UID(), true)
 	waitFor(t, "a silent server dropped", func() bool { return serverCount(t, a) == 1 })
-	b.Cut(c.io.Sockets().Adapter().(interface{ UID() string }).UID(), false)
+	b.Cut(c.io.MainNamespace().Adapter().(interface{ UID() string }).UID(), false)
 	waitFor(t, "a server back", func() bool { return serverCount(t, a) == 2 })
 }
 
@@ -163,7 +163,7 @@ func TestBrokerErrors(t *testing.T) {
 	if _, err := a.io.FetchSockets(context.Background()); !errors.Is(err, clustertest.ErrDown) {
 		t.Fatalf("FetchSockets: %v", err)
 	}
-	if err := a.io.Sockets().Adapter().ServerSideEmit(context.Background(), nil); err == nil {
+	if err := a.io.MainNamespace().Adapter().ServerSideEmit(context.Background(), nil); err == nil {
 		t.Fatal("ServerSideEmit on a failing broker: no error")
 	}
 	b.Fail(false)

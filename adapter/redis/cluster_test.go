@@ -37,7 +37,7 @@ func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 	// subscriptions) both work.
 	var evMu sync.Mutex
 	var created []string
-	if err := b.io.Sockets().OnRoomEvents(adapter.RoomEvents{CreateRoom: func(r string) {
+	if err := b.io.MainNamespace().OnRoomEvents(adapter.RoomEvents{CreateRoom: func(r string) {
 		evMu.Lock()
 		created = append(created, r)
 		evMu.Unlock()
@@ -74,7 +74,7 @@ func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 	// To a socket id on the other server; local stays local.
 	_ = a.io.To(b2).Emit("private", 7)
 	cb.eventIs("b2", "private", `[7]`)
-	_ = a.io.Sockets().Local().Emit("local-only")
+	_ = a.io.MainNamespace().Local().Emit("local-only")
 	ca.eventIs("a1", "local-only", `[]`)
 	cb.none("b1", "local-only")
 
@@ -82,13 +82,13 @@ func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 	if err := a.io.In("room2").SocketsJoin(ctx, "room3"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b2 in room3", func() bool { return slices.Contains(b.io.In("room3").Sockets(), b2) })
+	waitFor(t, "b2 in room3", func() bool { return slices.Contains(b.io.In("room3").SocketIDs(), b2) })
 	_ = a.io.To("room3").Emit("r3")
 	cb.eventIs("b2", "r3", `[]`)
 	if err := a.io.In("room3").SocketsLeave(ctx, "room3"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "room3 empty", func() bool { return len(b.io.In("room3").Sockets()) == 0 })
+	waitFor(t, "room3 empty", func() bool { return len(b.io.In("room3").SocketIDs()) == 0 })
 	_ = a.io.To("room3").Emit("r3-again")
 	cb.none("b2", "r3-again")
 
@@ -115,7 +115,7 @@ func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 		t.Fatalf("room1: %d sockets, %v", len(socks), err)
 	}
 	for _, s := range socks {
-		if !slices.Contains(s.Rooms, "room1") {
+		if !s.Rooms.Has("room1") {
 			t.Fatalf("rooms %v", s.Rooms)
 		}
 		d, _ := json.Marshal(s.Data)

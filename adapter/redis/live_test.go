@@ -181,9 +181,9 @@ func newGoNode(t *testing.T, client goredis.UniversalClient, key, name, proto st
 	io.OnConnection(func(s *socketio.Socket) {
 		// []byte in socket.data crosses the cluster as a Node Buffer does.
 		s.SetData(map[string]any{"server": name, "bin": []byte{1, 2, 3}})
-		socketio.OnAck(s, "join", func(room string) string {
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return "joined " + room
+			return "joined " + room, nil
 		})
 	})
 	admin, err := io.Of("/admin")
@@ -303,7 +303,7 @@ func waitCount(t *testing.T, io *socketio.Server, want int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n, err := io.Sockets().Adapter().ServerCount(context.Background())
+		n, err := io.MainNamespace().Adapter().ServerCount(context.Background())
 		if err == nil && n == want {
 			return
 		}

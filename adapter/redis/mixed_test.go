@@ -157,7 +157,7 @@ func testMixedClusterOn(t *testing.T, be backend, proto string) {
 				// from the {"type":"Buffer"} form JSON gives it).
 				bin, _ := s.Data.(map[string]any)["bin"].([]byte)
 				if jsonOf(s.Data) != `{"bin":"AQID","server":"node"}` || !bytes.Equal(bin, []byte{1, 2, 3}) ||
-					!slices.Contains(s.Rooms, "room1") || s.Handshake.Query.Get("EIO") != "4" ||
+					!s.Rooms.Has("room1") || s.Handshake.Query.Get("EIO") != "4" ||
 					s.Handshake.Headers.Get("Host") == "" {
 					t.Fatalf("Node socket %+v", s)
 				}
@@ -167,7 +167,7 @@ func testMixedClusterOn(t *testing.T, be backend, proto string) {
 		if err != nil || len(socks) != 2 {
 			t.Fatalf("room1: %d %v", len(socks), err)
 		}
-		if ca, ok := g.io.Sockets().Adapter().(*redisadapter.Adapter); ok {
+		if ca, ok := g.io.MainNamespace().Adapter().(*redisadapter.Adapter); ok {
 			rooms, err := ca.AllRooms(ctx)
 			if err != nil || !slices.Contains(rooms, "room2") || !slices.Contains(rooms, n1) || !slices.Contains(rooms, g1) {
 				t.Fatalf("all rooms %v %v", rooms, err)
@@ -247,9 +247,9 @@ func testMixedClusterOn(t *testing.T, be backend, proto string) {
 		cg.eventIs("g1", "to-id", `[]`)
 
 		n.do(map[string]any{"cmd": "socketsJoin", "rooms": []string{"room1"}, "target": []string{"roomX"}})
-		waitFor(t, "g1 in roomX", func() bool { return slices.Contains(g.io.In("roomX").Sockets(), g1) })
+		waitFor(t, "g1 in roomX", func() bool { return slices.Contains(g.io.In("roomX").SocketIDs(), g1) })
 		n.do(map[string]any{"cmd": "socketsLeave", "rooms": []string{"room1"}, "target": []string{"roomX"}})
-		waitFor(t, "g1 out of roomX", func() bool { return len(g.io.In("roomX").Sockets()) == 0 })
+		waitFor(t, "g1 out of roomX", func() bool { return len(g.io.In("roomX").SocketIDs()) == 0 })
 
 		res := n.do(map[string]any{"cmd": "fetchSockets"})
 		socks, _ := res["sockets"].([]any)
@@ -318,7 +318,7 @@ func testMixedClusterOn(t *testing.T, be backend, proto string) {
 		if jsonOf(res["response"]) != `{"b":{"$bin":"/w=="},"who":"g1"}` {
 			t.Fatalf("Node RemoteSocket emitWithAck: %v", res)
 		}
-		waitFor(t, "g1 in node-joined", func() bool { return slices.Contains(g.io.In("node-joined").Sockets(), g1) })
+		waitFor(t, "g1 in node-joined", func() bool { return slices.Contains(g.io.In("node-joined").SocketIDs(), g1) })
 		res = n.do(map[string]any{"cmd": "emitWithAck", "event": "nvote", "rooms": []string{"nobody"}, "timeout": 3000})
 		if jsonOf(res["responses"]) != `[]` {
 			t.Fatalf("empty room %v", res)
