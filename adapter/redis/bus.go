@@ -45,6 +45,11 @@ type bus struct {
 	waiters  map[string][]chan struct{} // confirmations awaited, by channel
 	ops      []busOp                    // async subscriptions to send
 	opsCond  *sync.Cond
+	down     int // connections whose subscription is lost
+
+	// sendMu orders the subscription changes sent by subscribeAsync
+	// itself and by the worker.
+	sendMu sync.Mutex
 }
 
 type busConn struct {
@@ -197,17 +202,52 @@ func (b *bus) unsubscribe(channels, patterns []string) {
 	b.opsCond.Signal()
 }
 
-// subscribeAsync routes channel to h at once and subscribes it in the
-// background (room channels).
+// subscribeAsync routes channel to h at once and subscribes it (room
+// channels) without waiting for Redis's confirmation: when the connection
+// is up and no change is pending, the command is written at once (so that
+// the subscription is in place by the time a broadcast published after
+// Join reaches Redis, as in Node); else the worker sends it, in order.
+// It waits on the network for a command write at most.
 func (b *bus) subscribeAsync(channel string, h func(*goredis.Message)) {
+	b.sendMu.Lock()
+	defer b.sendMu.Unlock()
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.closed {
+		b.mu.Unlock()
 		return
 	}
 	b.handlers[channel] = h
-	b.ops = append(b.ops, busOp{channel: channel, sub: true})
-	b.opsCond.Signal()
+	var c *busConn
+	if len(b.ops) == 0 && b.down == 0 {
+		c = b.conns[b.connKey(channel)]
+	}
+	if c == nil {
+		b.ops = append(b.ops, busOp{channel: channel, sub: true})
+		b.opsCond.Signal()
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+	defer cancel()
+	if err := b.send(ctx, c, channel, false, true); err != nil && b.ctx.Err() == nil {
+		b.log.Warn("redis adapter: subscription change failed", "channel", channel, "subscribe", true, "err", err)
+	}
+}
+
+// connKey is the key of the connection that subscribes channel when it
+// exists already ("" without a cluster; the shard's address on a Redis
+// Cluster, from the client's cached slot map). Called with b.mu held.
+func (b *bus) connKey(channel string) string {
+	cc, ok := b.client.(*goredis.ClusterClient)
+	if !ok || b.kind != shardedSub {
+		return ""
+	}
+	node, err := cc.MasterForKey(context.Background(), channel)
+	if err != nil {
+		return "\x00" // no such connection
+	}
+	return node.Options().Addr
 }
 
 // unsubscribeAsync is unsubscribe for one channel.
@@ -225,6 +265,16 @@ func (b *bus) worker() {
 			b.mu.Unlock()
 			return
 		}
+		// Pop under sendMu, so that subscribeAsync never writes before a
+		// change popped earlier.
+		b.mu.Unlock()
+		b.sendMu.Lock()
+		b.mu.Lock()
+		if len(b.ops) == 0 || b.closed {
+			b.mu.Unlock()
+			b.sendMu.Unlock()
+			continue
+		}
 		op := b.ops[0]
 		b.ops = b.ops[1:]
 		name, pattern := op.channel, false
@@ -235,6 +285,7 @@ func (b *bus) worker() {
 		// and filled again) keeps its subscription.
 		if !op.sub && b.handlers[name] != nil && !pattern {
 			b.mu.Unlock()
+			b.sendMu.Unlock()
 			continue
 		}
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
@@ -244,6 +295,7 @@ func (b *bus) worker() {
 			err = b.send(ctx, c, name, pattern, op.sub)
 		}
 		cancel()
+		b.sendMu.Unlock()
 		if err != nil && b.ctx.Err() == nil {
 			b.log.Warn("redis adapter: subscription change failed", "channel", name, "subscribe", op.sub, "err", err)
 		}
@@ -272,6 +324,9 @@ func (b *bus) receive(c *busConn) {
 			}
 			if !down {
 				b.log.Warn("redis adapter: subscription lost; reconnecting", "err", err)
+				b.mu.Lock()
+				b.down++
+				b.mu.Unlock()
 			}
 			down = true
 			select {
@@ -285,6 +340,9 @@ func (b *bus) receive(c *busConn) {
 		if down {
 			b.log.Info("redis adapter: subscription restored")
 			down = false
+			b.mu.Lock()
+			b.down--
+			b.mu.Unlock()
 		}
 		backoff = 50 * time.Millisecond
 		switch m := msg.(type) {
