@@ -98,9 +98,13 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		ctx, cancel = context.WithTimeout(ctx, b.flags.Timeout)
 		defer cancel()
 	}
-	servers, err := b.nsp.adapter.ServerCount(ctx)
-	if err != nil {
-		return nil, err
+	// Every server of the cluster reports its number of recipients; a
+	// local broadcast has one server, this one.
+	servers := 1
+	if !b.flags.Local {
+		if servers, err = b.nsp.adapter.ServerCount(ctx); err != nil {
+			return nil, err
+		}
 	}
 	var (
 		mu        sync.Mutex
@@ -147,23 +151,29 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	}
 }
 
-// Sockets returns the ids of the selected sockets on this server.
-func (b BroadcastOperator) Sockets() []string { return b.nsp.adapter.Sockets(b.options()) }
+// SocketIDs returns the ids of the selected sockets on this server (Node's
+// allSockets). Local sockets themselves are Namespace.Sockets.
+func (b BroadcastOperator) SocketIDs() []string { return b.nsp.adapter.Sockets(b.options()) }
 
-// SocketsJoin makes the selected sockets join the rooms.
-func (b BroadcastOperator) SocketsJoin(rooms ...string) error {
-	return b.nsp.adapter.AddSockets(context.Background(), b.options(), rooms)
+// SocketsJoin makes the selected sockets join the rooms, on every server
+// of the cluster unless the operator is Local. ctx bounds what a network
+// adapter does (the in-memory adapter does it at once); the error is the
+// adapter's, e.g. a publish that failed: the local sockets have joined
+// by then.
+func (b BroadcastOperator) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return b.nsp.adapter.AddSockets(ctx, b.options(), rooms)
 }
 
-// SocketsLeave makes the selected sockets leave the rooms.
-func (b BroadcastOperator) SocketsLeave(rooms ...string) error {
-	return b.nsp.adapter.DelSockets(context.Background(), b.options(), rooms)
+// SocketsLeave makes the selected sockets leave the rooms; ctx and the
+// error are as for SocketsJoin.
+func (b BroadcastOperator) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return b.nsp.adapter.DelSockets(ctx, b.options(), rooms)
 }
 
 // DisconnectSockets disconnects the selected sockets; with close their
-// whole connections are closed.
-func (b BroadcastOperator) DisconnectSockets(close bool) error {
-	return b.nsp.adapter.DisconnectSockets(context.Background(), b.options(), close)
+// whole connections are closed. ctx and the error are as for SocketsJoin.
+func (b BroadcastOperator) DisconnectSockets(ctx context.Context, close bool) error {
+	return b.nsp.adapter.DisconnectSockets(ctx, b.options(), close)
 }
 
 // Send emits a "message" event (Node's send/write).

@@ -29,7 +29,12 @@ type Config struct {
 	Engine engineio.Config
 
 	// Adapter creates the adapter of each namespace. Default
-	// adapter.NewMemory.
+	// adapter.NewMemory. It runs without the server's locks held, so a
+	// slow factory delays only the namespace it creates. Its error is
+	// returned by Server.Of (and NewServer, for the main namespace); a
+	// client connecting to a dynamic child whose factory fails gets a
+	// connect_error "Namespace unavailable" (the error is logged).
+	// Nothing is kept after a failure: the next attempt calls it again.
 	Adapter adapter.Factory
 
 	// Parser encodes and decodes Socket.IO packets. Default
@@ -43,8 +48,10 @@ type Config struct {
 	ConnectionStateRecovery *RecoveryConfig
 
 	// CleanupEmptyChildNamespaces removes a child namespace of a dynamic
-	// namespace (see Server.OfRegexp and Server.OfFunc) when its last socket
-	// leaves. Default false.
+	// namespace (see Server.OfRegexp and Server.OfFunc), and closes its
+	// adapter, when no socket is connected or connecting to it any more:
+	// its last socket left, or was refused by a middleware, or lost its
+	// connection before it was accepted. Default false.
 	CleanupEmptyChildNamespaces bool
 
 	// ClientFiles, when set, serves the JavaScript client bundle under Path

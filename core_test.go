@@ -91,7 +91,7 @@ func TestSlowRecipientDoesNotBlockBroadcast(t *testing.T) {
 	io, url, rec := newTestServer(t, socketio.Config{Engine: engineio.Config{MaxBufferedBytes: 64 << 10}})
 	slowSid, _ := pollingSocket(t, url)
 	var slowID string
-	for _, s := range io.Sockets().Sockets() {
+	for _, s := range io.MainNamespace().Sockets() {
 		if s.Conn().ID() == slowSid {
 			slowID = s.ID()
 		}
@@ -145,7 +145,7 @@ func TestVolatileDropsWhenBusy(t *testing.T) {
 	io, url, _ := newTestServer(t, socketio.Config{})
 	sid, get := pollingSocket(t, url)
 	var s *socketio.Socket
-	for _, x := range io.Sockets().Sockets() {
+	for _, x := range io.MainNamespace().Sockets() {
 		if x.Conn().ID() == sid {
 			s = x
 		}
@@ -226,7 +226,7 @@ func serve(t *testing.T, io *socketio.Server) string {
 func TestConcurrentEmits(t *testing.T) {
 	io, url, _ := newTestServer(t, socketio.Config{})
 	c, id := rawSocket(t, url, "/")
-	s := io.Sockets().Socket(id)
+	s := io.MainNamespace().Socket(id)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -280,7 +280,7 @@ func TestEmitWithAckFromHandler(t *testing.T) {
 	if r := <-results; r != "answer" {
 		t.Fatalf("result %q", r)
 	}
-	if _, err := io.Sockets().Sockets()[0].EmitWithAck(context.Background(), "connect"); !errors.Is(err, socketio.ErrReservedEvent) {
+	if _, err := io.MainNamespace().Sockets()[0].EmitWithAck(context.Background(), "connect"); !errors.Is(err, socketio.ErrReservedEvent) {
 		t.Fatalf("reserved event: %v", err)
 	}
 }
@@ -300,16 +300,18 @@ func TestDisconnectingSeesRooms(t *testing.T) {
 	got := make(chan seen, 8)
 	io.OnConnection(func(s *socketio.Socket) {
 		s.Join("lobby")
-		s.OnDisconnecting(func(reason string) { got <- seen{"disconnecting", reason, s.Rooms()} })
-		s.OnDisconnect(func(reason string) { got <- seen{"disconnect", reason, s.Rooms()} })
+		s.OnDisconnecting(func(reason string) { got <- seen{"disconnecting", reason, s.Rooms().Slice()} })
+		s.OnDisconnect(func(reason string) { got <- seen{"disconnect", reason, s.Rooms().Slice()} })
 	})
 	url := serve(t, io)
 	a, idA := rawSocket(t, url, "/")
 	b, _ := rawSocket(t, url, "/")
-	if n := len(io.To("lobby").Sockets()); n != 2 {
+	if n := len(io.To("lobby").SocketIDs()); n != 2 {
 		t.Fatalf("%d sockets in the lobby", n)
 	}
-	io.DisconnectSockets(true)
+	if err := io.DisconnectSockets(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []*testutil.RawWS{a, b} {
 		c.Expect("41")
 		c.WaitClosed()
@@ -334,7 +336,7 @@ func TestDisconnectingSeesRooms(t *testing.T) {
 			t.Fatalf("disconnect still in rooms %v", p.rooms)
 		}
 	}
-	if io.Sockets().Socket(idA) != nil || len(io.To("lobby").Sockets()) != 0 {
+	if io.MainNamespace().Socket(idA) != nil || len(io.To("lobby").SocketIDs()) != 0 {
 		t.Fatal("disconnected sockets still registered")
 	}
 }

@@ -2,13 +2,21 @@
 // Engine.IO protocol v4), wire-compatible with the official JavaScript
 // client, socket.io-client.
 //
-//	io, _ := socketio.NewServer(socketio.Config{})
+//	io, err := socketio.NewServer(socketio.Config{})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	io.OnConnection(func(s *socketio.Socket) {
 //		socketio.On(s, "mensaje", func(data string) {
-//			s.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
+//			_ = s.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
 //		})
 //	})
-//	http.Handle("/socket.io/", io)
+//	mux := http.NewServeMux()
+//	mux.Handle("/socket.io/", io)
+//	log.Fatal(http.ListenAndServe(":3000", mux))
+//
+// The package examples run it with the Go client (package client), and
+// show the seed's server with its HTTP timeouts.
 //
 // # Handlers
 //
@@ -21,10 +29,22 @@
 // signatures: the types are checked by the compiler, and nothing is
 // analysed at run time.
 //
+// Failures are not silent. An argument that does not decode into a typed
+// handler's type (a number where a string is expected) is an
+// *ArgumentError: the handler is not called, the socket's OnError handlers
+// receive it (without any, it is logged at Warn), and a client waiting for
+// an acknowledgement gets an error answer at once instead of its timeout.
+// An OnAck handler returns (result, error); an error answers the client
+// with one argument, the object {"error": message} (AckError, which can
+// carry data too; Event.AckError does the same from an Event handler), so
+// JavaScript reads it as res.error. A missing argument (none sent, or
+// undefined) is not an error: the handler gets the type's zero value, as
+// for null; use a pointer type to tell them apart.
+//
 // # Concurrency contract
 //
 //   - Every exported method of Server, Namespace, Socket, BroadcastOperator
-//     and Emitter is safe for concurrent use.
+//     and SocketEmitter is safe for concurrent use.
 //   - The handlers of one socket (connection handlers, event handlers,
 //     catch-all, packet middleware, error and disconnect handlers) run one
 //     at a time, in arrival order, on a goroutine that exists only while the

@@ -50,7 +50,7 @@ func TestInteropDynamicNamespaces(t *testing.T) {
 			return nil
 		})
 		tenants.OnConnection(whoami("func"))
-		io.Of("/dynamic-7").OnConnection(whoami("static"))
+		of(t, io, "/dynamic-7").OnConnection(whoami("static"))
 
 		hs := httptest.NewServer(io)
 		t.Cleanup(func() { hs.Close(); _ = io.Close() })

@@ -3,6 +3,7 @@ package socketio_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -23,7 +24,7 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		var evMu sync.Mutex
 		var events []string
 		note := func(s string) { evMu.Lock(); events = append(events, s); evMu.Unlock() }
-		if err := io.Sockets().OnRoomEvents(adapter.RoomEvents{
+		if err := io.MainNamespace().OnRoomEvents(adapter.RoomEvents{
 			CreateRoom: func(r string) { note("create " + r) },
 			DeleteRoom: func(r string) { note("delete " + r) },
 			JoinRoom:   func(r, id string) { note("join " + r) },
@@ -49,7 +50,7 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		var got []string
 		for _, rs := range fetched {
 			got = append(got, rs.ID)
-			if !slices.Contains(rs.Rooms, "r1") || rs.Handshake.Query.Get("who") == "" || rs.Handshake.Query.Get("EIO") != "4" {
+			if !rs.Rooms.Has("r1") || rs.Handshake.Query.Get("who") == "" || rs.Handshake.Query.Get("EIO") != "4" {
 				t.Fatalf("fetched socket %+v", rs)
 			}
 		}
@@ -61,10 +62,10 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		}
 
 		// Bulk join with a filter, then a broadcast to the new room.
-		if err := io.In("r1").SocketsJoin("r2"); err != nil {
+		if err := io.In("r1").SocketsJoin(ctx, "r2"); err != nil {
 			t.Fatal(err)
 		}
-		if err := io.Except("r1").SocketsJoin("r3"); err != nil {
+		if err := io.Except("r1").SocketsJoin(ctx, "r3"); err != nil {
 			t.Fatal(err)
 		}
 		_ = io.To("r2").Emit("to-r2")
@@ -72,10 +73,10 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		eventOf(t, p, "a", "to-r2")
 		eventOf(t, p, "b", "to-r2")
 		eventOf(t, p, "c", "to-r3")
-		if err := io.In("r2").SocketsLeave("r2"); err != nil {
+		if err := io.In("r2").SocketsLeave(ctx, "r2"); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(io.In("r2").Sockets()); n != 0 {
+		if n := len(io.In("r2").SocketIDs()); n != 0 {
 			t.Fatalf("%d sockets still in r2", n)
 		}
 
@@ -100,20 +101,20 @@ func TestInteropFetchAndBulk(t *testing.T) {
 		if err := res.Bind(&answer); err != nil || answer != "yes" {
 			t.Fatalf("answer %q %v", answer, err)
 		}
-		if err := a.Join("solo"); err != nil || len(io.In("solo").Sockets()) != 1 {
+		if err := a.Join(ctx, "solo"); err != nil || len(io.In("solo").SocketIDs()) != 1 {
 			t.Fatalf("remote join: %v", err)
 		}
-		if err := a.Leave("solo"); err != nil || len(io.In("solo").Sockets()) != 0 {
+		if err := a.Leave(ctx, "solo"); err != nil || len(io.In("solo").SocketIDs()) != 0 {
 			t.Fatalf("remote leave: %v", err)
 		}
-		if err := a.Disconnect(false); err != nil {
+		if err := a.Disconnect(ctx, false); err != nil {
 			t.Fatal(err)
 		}
 		if r := p.ExpectEv("disconnect", "a").Str("reason"); r != "io server disconnect" {
 			t.Fatalf("reason %q", r)
 		}
 		// Bulk disconnect with a filter.
-		if err := io.In("r3").DisconnectSockets(true); err != nil {
+		if err := io.In("r3").DisconnectSockets(ctx, true); err != nil {
 			t.Fatal(err)
 		}
 		if r := p.ExpectEv("disconnect", "c").Str("reason"); r != "io server disconnect" {
@@ -260,5 +261,77 @@ func TestServerSideEmit(t *testing.T) {
 	sort.Ints(servs)
 	if !slices.Equal(servs, []int{0, 2}) {
 		t.Fatalf("answers from %v", servs)
+	}
+}
+
+// remoteData is an in-memory adapter whose FetchSockets also returns a
+// socket of "another server", its data decoded from JSON as it arrives
+// from the cluster's wire.
+type remoteData struct {
+	adapter.Adapter
+	data any
+}
+
+func (a *remoteData) FetchSockets(ctx context.Context, opts adapter.BroadcastOptions) ([]adapter.SocketInfo, error) {
+	infos, err := a.Adapter.FetchSockets(ctx, opts)
+	b, _ := json.Marshal(a.data)
+	var wire any
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return nil, err
+	}
+	return append(infos, adapter.SocketInfo{ID: "remote", Data: wire}), err
+}
+
+// DataAs gives the same typed value for a socket of this server (whose
+// Data is the Go value) and of another server (whose Data is decoded JSON).
+func TestRemoteSocketDataAs(t *testing.T) {
+	type profile struct {
+		Name   string         `json:"name"`
+		Age    int            `json:"age"`
+		Tags   []string       `json:"tags"`
+		Avatar []byte         `json:"avatar"`
+		Extra  map[string]int `json:"extra"`
+		secret string
+	}
+	want := profile{Name: "ana", Age: 7, Tags: []string{"a"}, Avatar: []byte{1, 2}, Extra: map[string]int{"x": 1}, secret: "kept locally only"}
+	io, err := socketio.NewServer(socketio.Config{Adapter: func(nsp adapter.Namespace) (adapter.Adapter, error) {
+		m, err := adapter.NewMemory(nsp)
+		return &remoteData{Adapter: m, data: want}, err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.OnConnection(func(s *socketio.Socket) {
+		s.SetData(want)
+		pingHandler(s)
+	})
+	url := serve(t, io)
+	c, err := dialNsp(t, url, "/", []string{"websocket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoOnce(t, c)
+	socks, err := io.FetchSockets(context.Background())
+	if err != nil || len(socks) != 2 {
+		t.Fatalf("fetch: %v, %v", socks, err)
+	}
+	if _, local := socks[0].Data.(profile); !local {
+		t.Fatalf("local Data is %T, want the Go value", socks[0].Data)
+	}
+	if _, wire := socks[1].Data.(map[string]any); !wire {
+		t.Fatalf("remote Data is %T, want decoded JSON", socks[1].Data)
+	}
+	want.secret = "" // JSON drops it, on one server as on many
+	for _, r := range socks {
+		got, err := socketio.DataAs[profile](r)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("DataAs of %s: %+v, %v; want %+v", r.ID, got, err, want)
+		}
+		if _, err := socketio.DataAs[[]int](r); err == nil {
+			t.Fatalf("DataAs of %s into the wrong type: no error", r.ID)
+		}
+	}
+	if n, err := socketio.DataAs[*profile](&socketio.RemoteSocket{ID: "none"}); err != nil || n != nil {
+		t.Fatalf("no data: %v, %v", n, err)
 	}
 }

@@ -18,9 +18,17 @@ func TestLiveSocketsForgotten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Of("/refuse").Use(func(*Socket) error { return errors.New("no") })
+	refuse, err := io.Of("/refuse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse.Use(func(*Socket) error { return errors.New("no") })
+	slowNsp, err := io.Of("/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
 	slow := make(chan struct{})
-	io.Of("/slow").Use(func(*Socket) error { <-slow; return nil })
+	slowNsp.Use(func(*Socket) error { <-slow; return nil })
 	hs := httptest.NewServer(io)
 	defer func() { hs.Close(); _ = io.Close() }()
 	for _, nsp := range []string{"/", "/refuse", "/slow"} {

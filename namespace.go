@@ -43,6 +43,7 @@ type Namespace struct {
 	parent  *ParentNamespace // nil for a namespace created with Server.Of
 	adapter adapter.Adapter
 	ackID   atomic.Uint64
+	refs    int // under srv.mu: sockets connecting or connected (counted children only)
 
 	mu             sync.RWMutex
 	sockets        map[string]*Socket
@@ -52,15 +53,17 @@ type Namespace struct {
 	roomEvents     []adapter.RoomEvents
 }
 
-func newNamespace(s *Server, name string) *Namespace {
-	n := &Namespace{srv: s, name: name, sockets: make(map[string]*Socket)}
+func newNamespace(s *Server, name string, parent *ParentNamespace) (*Namespace, error) {
+	n := &Namespace{srv: s, name: name, parent: parent, sockets: make(map[string]*Socket)}
 	a, err := s.cfg.Adapter(nspView{n})
 	if err != nil {
-		s.cfg.Logger.Error("socket.io: adapter creation failed; using the in-memory adapter", "nsp", name, "err", err)
-		a, _ = adapter.NewMemory(nspView{n})
+		return nil, adapterError(name, err)
+	}
+	if a == nil {
+		return nil, adapterError(name, errors.New("the factory returned no adapter"))
 	}
 	n.adapter = a
-	return n
+	return n, nil
 }
 
 // Name returns the namespace's name, e.g. "/" or "/admin".
@@ -140,8 +143,11 @@ func (n *Namespace) Compress(c bool) BroadcastOperator { return n.operator().Com
 // Timeout returns an operator whose EmitWithAck gives up after d.
 func (n *Namespace) Timeout(d time.Duration) BroadcastOperator { return n.operator().Timeout(d) }
 
-// DisconnectSockets disconnects every socket of the namespace.
-func (n *Namespace) DisconnectSockets(close bool) { _ = n.operator().DisconnectSockets(close) }
+// DisconnectSockets disconnects every socket of the namespace; see
+// BroadcastOperator.DisconnectSockets.
+func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
+	return n.operator().DisconnectSockets(ctx, close)
+}
 
 // connect runs the middlewares for s and, when they all pass, connects it:
 // own room, CONNECT reply, then the connection handlers. A client that
@@ -153,12 +159,14 @@ func (n *Namespace) connect(s *Socket) {
 	if !s.recovered || n.srv.cfg.ConnectionStateRecovery.RunMiddlewares {
 		s.setTask("middleware", "")
 		if !n.runMiddlewares(s) {
+			s.leaveAllRooms()
+			s.releaseNamespace()
 			n.srv.forgetSocket(s)
 			return
 		}
 	}
 	if !s.markConnected() {
-		return // the connection closed while the middlewares ran
+		return // the connection closed while the middlewares ran (onClose released the namespace)
 	}
 	n.mu.Lock()
 	n.sockets[s.id] = s
@@ -168,19 +176,19 @@ func (n *Namespace) connect(s *Socket) {
 		_, parentHandlers := n.parent.hooks()
 		handlers = append(parentHandlers, handlers...)
 	}
-	n.adapter.AddAll(s.id, append([]string{s.id}, rooms...)...)
-	s.client.joinedNamespace()
+	n.adapter.AddAll(s.handle(), append([]string{s.id}, rooms...)...)
+	s.ec.joinedNamespace()
 	for _, p := range s.missed {
 		mp := *p
 		mp.Namespace = n.name
-		_ = s.client.writePacket(&mp)
+		_ = s.ec.writePacket(&mp)
 	}
 	s.missed = nil
 	reply, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 		PID string `json:"pid,omitempty"`
 	}{s.id, s.pid})
-	_ = s.client.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
+	_ = s.ec.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
 	s.setTask("connection handler", "")
 	for _, fn := range handlers {
 		if !s.safeCall(func() { fn(s) }) {
@@ -189,17 +197,26 @@ func (n *Namespace) connect(s *Socket) {
 	}
 }
 
-// restore returns the session a client asks to recover with the pid and
-// offset of its CONNECT auth, or nil.
-func (n *Namespace) restore(auth map[string]any) *adapter.Session {
+// wantsRestore reports whether a CONNECT auth asks to recover a session
+// (recovery on, a pid and an offset).
+func (n *Namespace) wantsRestore(auth map[string]any) bool {
 	if n.srv.cfg.ConnectionStateRecovery == nil {
+		return false
+	}
+	pid, _ := auth["pid"].(string)
+	offset, _ := auth["offset"].(string)
+	return pid != "" && offset != ""
+}
+
+// restore returns the session a client asks to recover with the pid and
+// offset of its CONNECT auth, or nil. It may wait on the adapter's broker
+// (bounded by the adapter's timeout).
+func (n *Namespace) restore(auth map[string]any) *adapter.Session {
+	if !n.wantsRestore(auth) {
 		return nil
 	}
 	pid, _ := auth["pid"].(string)
 	offset, _ := auth["offset"].(string)
-	if pid == "" || offset == "" {
-		return nil
-	}
 	sess, err := n.adapter.RestoreSession(context.Background(), pid, offset)
 	if err != nil {
 		n.srv.cfg.Logger.Warn("socket.io: session recovery failed", "err", err)
@@ -224,12 +241,12 @@ func (n *Namespace) runMiddlewares(s *Socket) bool {
 			err = errors.New("middleware failed")
 		}
 		if err != nil {
-			s.client.remove(s)
+			s.ec.remove(s)
 			ce, ok := err.(*ConnectError)
 			if !ok {
 				ce = &ConnectError{Message: err.Error()}
 			}
-			s.client.sendConnectError(n.name, ce)
+			s.ec.sendConnectError(n.name, ce)
 			return false
 		}
 	}
@@ -241,11 +258,8 @@ func (n *Namespace) remove(s *Socket) {
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
 	}
-	empty := len(n.sockets) == 0
 	n.mu.Unlock()
-	if empty && n.parent != nil && n.srv.cfg.CleanupEmptyChildNamespaces {
-		n.parent.removeChild(n)
-	}
+	s.releaseNamespace()
 }
 
 // Parent returns the dynamic namespace that created this one, or nil.
@@ -256,12 +270,10 @@ type nspView struct{ n *Namespace }
 
 func (v nspView) Name() string { return v.n.name }
 
-func (v nspView) Socket(id adapter.SocketID) adapter.Socket {
-	if s := v.n.Socket(id); s != nil {
-		return s
-	}
-	return nil
-}
+// ServerKey identifies the namespace's server, so that an adapter factory
+// shares one broker connection between the namespaces of one server (see
+// adapter/cluster.Factory).
+func (v nspView) ServerKey() any { return v.n.srv }
 
 func (v nspView) Encode(p *parser.Packet) (adapter.Encoded, error) { return v.n.srv.encode(p) }
 

@@ -52,24 +52,6 @@ func (s *Server) OnNewNamespace(fn func(*Namespace)) {
 	s.mu.Unlock()
 }
 
-// namespaceFor finds the namespace a CONNECT addresses: a static one, or a
-// child of the first parent that matches (created if needed).
-func (s *Server) namespaceFor(name string, auth map[string]any) *Namespace {
-	s.mu.RLock()
-	n := s.nsps[name]
-	parents := slices.Clone(s.parents)
-	s.mu.RUnlock()
-	if n != nil {
-		return n
-	}
-	for _, p := range parents {
-		if p.safeMatch(name, auth) {
-			return p.child(name)
-		}
-	}
-	return nil
-}
-
 func (p *ParentNamespace) safeMatch(name string, auth map[string]any) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -78,53 +60,6 @@ func (p *ParentNamespace) safeMatch(name string, auth map[string]any) (ok bool) 
 		}
 	}()
 	return p.match(name, auth)
-}
-
-// child returns the child namespace name, creating it.
-func (p *ParentNamespace) child(name string) *Namespace {
-	s := p.srv
-	s.mu.Lock()
-	n := s.nsps[name]
-	created := false
-	if n == nil {
-		n = newNamespace(s, name)
-		n.parent = p
-		s.nsps[name] = n
-		created = true
-	}
-	handlers := slices.Clone(s.onNewNsp)
-	s.mu.Unlock()
-	if !created {
-		return n
-	}
-	p.mu.Lock()
-	p.children[name] = n
-	p.mu.Unlock()
-	for _, fn := range handlers {
-		func() {
-			defer func() {
-				if v := recover(); v != nil {
-					s.cfg.Logger.Error("socket.io: new namespace handler panicked", "nsp", name, "panic", v, "stack", string(debug.Stack()))
-				}
-			}()
-			fn(n)
-		}()
-	}
-	return n
-}
-
-// removeChild forgets an empty child namespace (CleanupEmptyChildNamespaces).
-func (p *ParentNamespace) removeChild(n *Namespace) {
-	s := p.srv
-	s.mu.Lock()
-	if s.nsps[n.name] == n {
-		delete(s.nsps, n.name)
-	}
-	s.mu.Unlock()
-	p.mu.Lock()
-	delete(p.children, n.name)
-	p.mu.Unlock()
-	_ = n.adapter.Close()
 }
 
 // Use adds a connection middleware run for every child, before the child's

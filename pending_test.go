@@ -43,7 +43,7 @@ func TestMaxPendingBytes(t *testing.T) {
 				s.On("data", func(*socketio.Event) { _ = s.Emit("got") })
 			})
 			c, id := rawSocket(t, url, "/")
-			sock := io.Sockets().Socket(id)
+			sock := io.MainNamespace().Socket(id)
 			if tc.block {
 				c.Send(`42["block"]`)
 			}

@@ -43,7 +43,7 @@ func TestInteropRecovery(t *testing.T) {
 				if r := rec.reason(t, id); r != "transport close" {
 					t.Fatalf("server reason %q", r)
 				}
-				s := io.Sockets().Socket(id)
+				s := io.MainNamespace().Socket(id)
 				if s != nil {
 					t.Fatal("socket still registered after the cut")
 				}
@@ -83,7 +83,7 @@ func TestInteropRecovery(t *testing.T) {
 				if len(rooms) != 2 || !slices.Contains(rooms, any(id)) || !slices.Contains(rooms, any("r1")) {
 					t.Fatalf("rooms after recovery %v, want %s and r1", rooms, id)
 				}
-				if s := io.Sockets().Socket(id); s == nil || !s.Recovered() {
+				if s := io.MainNamespace().Socket(id); s == nil || !s.Recovered() {
 					t.Fatal("server socket not marked recovered")
 				}
 			})
@@ -122,8 +122,8 @@ func TestInteropRecoveryUnknownOffsetKeepsSession(t *testing.T) {
 		if got := p.ExpectEv("connect", "c").Str("id"); got != id {
 			t.Fatalf("socket id %q after a recovery with the known offset, want %q", got, id)
 		}
-		s := io.Sockets().Socket(id)
-		if s == nil || !s.Recovered() || !slices.Contains(s.Rooms(), "r1") {
+		s := io.MainNamespace().Socket(id)
+		if s == nil || !s.Recovered() || !s.Rooms().Has("r1") {
 			t.Fatal("the server socket was not recovered with its rooms")
 		}
 	})

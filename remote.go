@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/gosio/socketio/adapter"
@@ -22,11 +23,36 @@ type RemoteSocket struct {
 	// Handshake is the socket's handshake.
 	Handshake adapter.Handshake
 	// Rooms are the socket's rooms when it was fetched.
-	Rooms []string
-	// Data is the socket's data (see Socket.SetData) when it was fetched.
-	// From another server it arrives decoded from JSON.
+	Rooms RoomSet
+	// Data is the socket's data (see Socket.SetData) when it was fetched:
+	// the Go value itself for a socket of this server, the value decoded
+	// from the cluster's wire (map[string]any, []any, float64, ...) for a
+	// socket of another server. Read it with DataAs to get the same typed
+	// value in both cases.
 	Data    any
 	timeout time.Duration
+}
+
+// DataAs returns the data of a fetched socket as a T, the same way
+// whether the socket is on this server or on another: the value goes
+// through JSON in both cases (encoded, then decoded into a T), as it does
+// between servers. So a field that JSON drops (unexported, or tagged "-")
+// is missing here even for a local socket, and code that works with one
+// server keeps working with many. A socket without data gives T's zero
+// value; data that does not decode into a T is an error.
+//
+//	type user struct{ Name string `json:"name"` }
+//	u, err := socketio.DataAs[user](remote)
+func DataAs[T any](r *RemoteSocket) (T, error) {
+	var v T
+	b, err := json.Marshal(r.Data)
+	if err != nil {
+		return v, fmt.Errorf("socketio: data of socket %s: %w", r.ID, err)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("socketio: data of socket %s: %w", r.ID, err)
+	}
+	return v, nil
 }
 
 func (r *RemoteSocket) operator() BroadcastOperator {
@@ -62,14 +88,22 @@ func (r *RemoteSocket) EmitWithAck(ctx context.Context, event string, args ...an
 	return Args{}, err
 }
 
-// Join makes the socket join the rooms.
-func (r *RemoteSocket) Join(rooms ...string) error { return r.operator().SocketsJoin(rooms...) }
+// Join makes the socket join the rooms, on whichever server it is
+// connected to; ctx and the error are as for BroadcastOperator.SocketsJoin.
+func (r *RemoteSocket) Join(ctx context.Context, rooms ...string) error {
+	return r.operator().SocketsJoin(ctx, rooms...)
+}
 
-// Leave makes the socket leave the rooms.
-func (r *RemoteSocket) Leave(rooms ...string) error { return r.operator().SocketsLeave(rooms...) }
+// Leave makes the socket leave the rooms (see Join).
+func (r *RemoteSocket) Leave(ctx context.Context, rooms ...string) error {
+	return r.operator().SocketsLeave(ctx, rooms...)
+}
 
-// Disconnect disconnects the socket; with close its whole connection.
-func (r *RemoteSocket) Disconnect(close bool) error { return r.operator().DisconnectSockets(close) }
+// Disconnect disconnects the socket; with close its whole connection (see
+// Join).
+func (r *RemoteSocket) Disconnect(ctx context.Context, close bool) error {
+	return r.operator().DisconnectSockets(ctx, close)
+}
 
 // FetchSockets returns the selected sockets, wherever they are connected.
 func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
@@ -79,7 +113,7 @@ func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, e
 	}
 	out := make([]*RemoteSocket, len(infos))
 	for i, in := range infos {
-		out[i] = &RemoteSocket{nsp: b.nsp, ID: in.ID, Handshake: in.Handshake, Rooms: in.Rooms, Data: in.Data}
+		out[i] = &RemoteSocket{nsp: b.nsp, ID: in.ID, Handshake: in.Handshake, Rooms: newRoomSet(slices.Clone(in.Rooms)), Data: in.Data}
 	}
 	return out, nil
 }
@@ -90,22 +124,34 @@ func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	return n.operator().FetchSockets(ctx)
 }
 
-// SocketsJoin makes every socket of the namespace join the rooms.
-func (n *Namespace) SocketsJoin(rooms ...string) error { return n.operator().SocketsJoin(rooms...) }
+// SocketsJoin makes every socket of the namespace join the rooms; see
+// BroadcastOperator.SocketsJoin.
+func (n *Namespace) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return n.operator().SocketsJoin(ctx, rooms...)
+}
 
-// SocketsLeave makes every socket of the namespace leave the rooms.
-func (n *Namespace) SocketsLeave(rooms ...string) error { return n.operator().SocketsLeave(rooms...) }
+// SocketsLeave makes every socket of the namespace leave the rooms; see
+// BroadcastOperator.SocketsLeave.
+func (n *Namespace) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return n.operator().SocketsLeave(ctx, rooms...)
+}
 
 // FetchSockets returns the sockets of the main namespace.
 func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	return s.main.FetchSockets(ctx)
 }
 
-// SocketsJoin makes every socket of the main namespace join the rooms.
-func (s *Server) SocketsJoin(rooms ...string) error { return s.main.SocketsJoin(rooms...) }
+// SocketsJoin makes every socket of the main namespace join the rooms; see
+// BroadcastOperator.SocketsJoin.
+func (s *Server) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return s.main.SocketsJoin(ctx, rooms...)
+}
 
-// SocketsLeave makes every socket of the main namespace leave the rooms.
-func (s *Server) SocketsLeave(rooms ...string) error { return s.main.SocketsLeave(rooms...) }
+// SocketsLeave makes every socket of the main namespace leave the rooms;
+// see BroadcastOperator.SocketsLeave.
+func (s *Server) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return s.main.SocketsLeave(ctx, rooms...)
+}
 
 // ServerEvent is an event another server of the cluster sent with
 // ServerSideEmit.

@@ -18,25 +18,25 @@ func TestManyRoomsJoinAndDisconnect(t *testing.T) {
 	io, url, rec := newTestServer(t, socketio.Config{})
 	start := time.Now()
 	io.OnConnection(func(s *socketio.Socket) {
-		socketio.OnAck(s, "join-many", func(n int) string {
+		socketio.OnAck(s, "join-many", func(n int) (string, error) {
 			for i := range n {
 				s.Join("r" + strconv.Itoa(i))
 				if i%1000 == 0 && time.Since(start) > budget {
-					return "too slow after " + strconv.Itoa(i)
+					return "too slow after " + strconv.Itoa(i), nil
 				}
 			}
-			return "ok"
+			return "ok", nil
 		})
 	})
 	big, id := rawSocket(t, url, "/")
 	big.Send(`421["join-many",` + strconv.Itoa(n) + `]`)
 	big.Expect(`431["ok"]`)
-	if got := len(io.Sockets().Socket(id).Rooms()); got != n+1 {
+	if got := io.MainNamespace().Socket(id).Rooms().Len(); got != n+1 {
 		t.Fatalf("%d rooms, want %d", got, n+1)
 	}
 
 	_, otherID := rawSocket(t, url, "/")
-	other := io.Sockets().Socket(otherID)
+	other := io.MainNamespace().Socket(otherID)
 	stop, done := make(chan struct{}), make(chan time.Duration)
 	go func() {
 		var longest time.Duration
@@ -63,7 +63,7 @@ func TestManyRoomsJoinAndDisconnect(t *testing.T) {
 	if longest > budget/4 {
 		t.Fatalf("another socket's join waited %v during the disconnect", longest)
 	}
-	if got := io.Sockets().To("r7").Sockets(); len(got) != 0 {
+	if got := io.MainNamespace().To("r7").SocketIDs(); len(got) != 0 {
 		t.Fatalf("room r7 still has %v", got)
 	}
 }

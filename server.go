@@ -23,11 +23,13 @@ type Server struct {
 	engine *engineio.Server
 	track  gotrack.Tracker
 
-	mu       sync.RWMutex
-	nsps     map[string]*Namespace
-	parents  []*ParentNamespace
-	onNewNsp []func(*Namespace)
-	main     *Namespace
+	mu        sync.RWMutex
+	nsps      map[string]*Namespace
+	creating  map[string]*nspCreation // namespaces whose adapter is being created
+	nspClosed bool                    // the adapters are closed: no more namespaces
+	parents   []*ParentNamespace
+	onNewNsp  []func(*Namespace)
+	main      *Namespace
 
 	clientFiles *clientFiles
 
@@ -36,14 +38,14 @@ type Server struct {
 	liveMu sync.Mutex
 	live   map[*Socket]struct{}
 
-	closeMu      sync.Mutex
-	closing      bool          // Shutdown or Close has begun
-	gaveUp       chan struct{} // closed by a Close that stops waiting for handlers
-	giveUpOnce   sync.Once
-	adaptersOnce sync.Once
+	closeMu    sync.Mutex
+	closing    bool          // Shutdown or Close has begun
+	gaveUp     chan struct{} // closed by a Close that stops waiting for handlers
+	giveUpOnce sync.Once
 }
 
-// NewServer returns a Server configured by cfg.
+// NewServer returns a Server configured by cfg. It creates the main
+// namespace, "/", and returns the error of its adapter's factory, if any.
 func NewServer(cfg Config) (*Server, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -53,11 +55,20 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: c, engine: eng, nsps: make(map[string]*Namespace), live: make(map[*Socket]struct{}), gaveUp: make(chan struct{})}
+	s := &Server{
+		cfg:      c,
+		engine:   eng,
+		nsps:     make(map[string]*Namespace),
+		creating: make(map[string]*nspCreation),
+		live:     make(map[*Socket]struct{}),
+		gaveUp:   make(chan struct{}),
+	}
 	if c.ClientFiles != nil {
 		s.clientFiles = &clientFiles{fsys: c.ClientFiles}
 	}
-	s.main = s.Of("/")
+	if s.main, err = s.Of("/"); err != nil {
+		return nil, err
+	}
 	eng.OnConnection(s.onEngineConn)
 	return s, nil
 }
@@ -78,27 +89,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Engine returns the underlying Engine.IO server.
 func (s *Server) Engine() *engineio.Server { return s.engine }
 
-// Of returns the namespace with the given name, creating it on first use.
-// A name without a leading slash gets one.
-func (s *Server) Of(name string) *Namespace {
-	if !strings.HasPrefix(name, "/") {
-		name = "/" + name
-	}
-	s.mu.RLock()
-	n := s.nsps[name]
-	s.mu.RUnlock()
-	if n != nil {
-		return n
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n = s.nsps[name]; n == nil {
-		n = newNamespace(s, name)
-		s.nsps[name] = n
-	}
-	return n
-}
-
 func (s *Server) recoveryDuration() time.Duration {
 	if s.cfg.ConnectionStateRecovery == nil {
 		return 0
@@ -106,8 +96,13 @@ func (s *Server) recoveryDuration() time.Duration {
 	return s.cfg.ConnectionStateRecovery.MaxDisconnectionDuration
 }
 
-// Sockets returns the main namespace, "/" (Node's io.sockets).
-func (s *Server) Sockets() *Namespace { return s.main }
+// MainNamespace returns the main namespace, "/" (Node's io.sockets).
+func (s *Server) MainNamespace() *Namespace { return s.main }
+
+// Sockets returns the sockets of the main namespace connected to this
+// server, as Namespace.Sockets does (not Node's io.sockets, which is
+// MainNamespace).
+func (s *Server) Sockets() []*Socket { return s.main.Sockets() }
 
 // OnConnection adds a connection handler to the main namespace.
 func (s *Server) OnConnection(fn func(*Socket)) { s.main.OnConnection(fn) }
@@ -152,7 +147,10 @@ func (s *Server) Local() BroadcastOperator { return s.main.Local() }
 // DisconnectSockets disconnects every socket of the main namespace; with
 // close, their whole connections are closed. Clients see "io server
 // disconnect" and do not reconnect by themselves: the explicit "go away".
-func (s *Server) DisconnectSockets(close bool) { s.main.DisconnectSockets(close) }
+// ctx and the error are as for BroadcastOperator.SocketsJoin.
+func (s *Server) DisconnectSockets(ctx context.Context, close bool) error {
+	return s.main.DisconnectSockets(ctx, close)
+}
 
 // ErrServerClosed is returned by Shutdown and Close when called again.
 var ErrServerClosed = errors.New("socketio: server closed")
@@ -267,7 +265,7 @@ func (s *Server) begin() bool {
 // the connections are closed after what is queued has been sent. JavaScript
 // clients see "transport close" and reconnect (to another server, behind a
 // load balancer). It waits for every goroutine of the server, or until ctx
-// is done. Use DisconnectSockets(true) first to send clients away for good.
+// is done. Use DisconnectSockets(ctx, true) first to send clients away for good.
 //
 // When ctx ends while socket handlers still run, Shutdown returns a
 // *StuckHandlersError that names them and wraps ctx.Err(); the connections
@@ -318,14 +316,4 @@ func (s *Server) Close() error {
 		return &StuckHandlersError{Handlers: stuck, Err: ErrServerClosed}
 	}
 	return ErrServerClosed
-}
-
-func (s *Server) closeAdapters() {
-	s.adaptersOnce.Do(func() {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		for _, n := range s.nsps {
-			_ = n.adapter.Close()
-		}
-	})
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"slices"
@@ -105,7 +106,7 @@ func (t *handlerTable) set(name string, entries []handlerEntry) {
 type Socket struct {
 	id        string
 	nsp       *Namespace
-	client    *client
+	ec        *engineClient // the Engine.IO connection the socket is multiplexed on
 	handshake *Handshake
 	authRaw   json.RawMessage
 	ctx       context.Context
@@ -146,6 +147,7 @@ type Socket struct {
 
 	queue        gotrack.Serial // the socket's handlers run here, in order
 	pendingBytes atomic.Int64   // bytes of the incoming events queued or being handled
+	nspRef       atomic.Bool    // the socket holds its namespace's reference (see releaseNamespace)
 }
 
 type socketState uint8
@@ -156,12 +158,12 @@ const (
 	stateClosed
 )
 
-func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.RawMessage) *Socket {
+func newSocket(nsp *Namespace, cl *engineClient, auth map[string]any, authRaw json.RawMessage, sess *adapter.Session) *Socket {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Socket{
 		id:        newID(),
 		nsp:       nsp,
-		client:    cl,
+		ec:        cl,
 		handshake: buildHandshake(cl.conn.Request(), auth),
 		authRaw:   authRaw,
 		ctx:       ctx,
@@ -169,9 +171,10 @@ func newSocket(nsp *Namespace, cl *client, auth map[string]any, authRaw json.Raw
 	}
 	s.queue.T = &nsp.srv.track
 	s.plainOut.Store(true)
+	s.nspRef.Store(true) // taken by the lookup that found nsp
 	if nsp.srv.cfg.ConnectionStateRecovery != nil {
 		s.pid = newID()
-		if sess := nsp.restore(auth); sess != nil {
+		if sess != nil {
 			s.id, s.pid, s.recovered = sess.SID, sess.PID, true
 			s.data = sess.Data
 			s.restoredRooms = sess.Rooms
@@ -229,7 +232,7 @@ func (s *Socket) BindAuth(v any) error {
 
 // Conn returns the underlying Engine.IO connection, shared by the client's
 // sockets of every namespace.
-func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
+func (s *Socket) Conn() *engineio.Conn { return s.ec.conn }
 
 // Context returns a context cancelled when the socket disconnects.
 func (s *Socket) Context() context.Context { return s.ctx }
@@ -328,8 +331,9 @@ func (s *Socket) Use(fn func(*Event) error) {
 }
 
 // OnError adds a handler for errors: packet middleware refusals, arguments
-// that do not decode into a typed handler's type, a connection closed for a
-// bad packet.
+// that do not decode into a typed handler's type (an *ArgumentError), a
+// connection closed for a bad packet. Without OnError handlers, typed
+// handler failures are logged at Warn and the others at Debug.
 func (s *Socket) OnError(fn func(error)) {
 	s.mu.Lock()
 	s.errHandlers = append(s.errHandlers, fn)
@@ -361,11 +365,11 @@ func (s *Socket) Join(rooms ...string) {
 	if s.closed() {
 		return
 	}
-	s.nsp.adapter.AddAll(s.id, rooms...)
-	if s.closed() { // closed meanwhile: the close may have missed these
-		for _, r := range rooms {
-			s.nsp.adapter.Del(s.id, r)
-		}
+	s.nsp.adapter.AddAll(s.handle(), rooms...)
+	if s.leftRooms() {
+		// Closed meanwhile, and its rooms may have been left before this
+		// join: leave them all (again), so no stale registration stays.
+		s.nsp.adapter.DelAll(s.id)
 	}
 }
 
@@ -376,10 +380,13 @@ func (s *Socket) Leave(room string) {
 	}
 }
 
-// Rooms returns the rooms the socket is in, its own id included. A
-// disconnected socket has left its rooms, but its disconnecting handlers
-// still see them here.
-func (s *Socket) Rooms() []string {
+// Rooms returns the rooms the socket is in, its own id included, as a
+// set (Has, All). A disconnected socket has left its rooms, but its
+// disconnecting handlers still see them here.
+func (s *Socket) Rooms() RoomSet { return newRoomSet(s.roomList()) }
+
+// roomList returns the socket's rooms in a new slice.
+func (s *Socket) roomList() []string {
 	s.mu.Lock()
 	if s.roomsFrozen {
 		rooms := slices.Clone(s.lastRooms)
@@ -388,6 +395,23 @@ func (s *Socket) Rooms() []string {
 	}
 	s.mu.Unlock()
 	return s.nsp.adapter.SocketRooms(s.id)
+}
+
+// leftRooms reports whether the socket has been taken out of its rooms for
+// good (it is closed or was refused): set before the adapter's DelAll.
+func (s *Socket) leftRooms() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.roomsFrozen
+}
+
+// leaveAllRooms takes a socket that never connected out of the rooms a
+// middleware may have made it join.
+func (s *Socket) leaveAllRooms() {
+	s.mu.Lock()
+	s.roomsFrozen = true
+	s.mu.Unlock()
+	s.nsp.adapter.DelAll(s.id)
 }
 
 func (s *Socket) closed() bool {
@@ -410,7 +434,7 @@ func (s *Socket) setTaskLocked(kind, name string) {
 // Emit sends an event to the client. Arguments are encoded as JSON; []byte
 // values, at any depth, travel as binary attachments.
 func (s *Socket) Emit(event string, args ...any) error {
-	return Emitter{s: s}.Emit(event, args...)
+	return SocketEmitter{s: s}.Emit(event, args...)
 }
 
 // Send emits a "message" event (Node's socket.send/write).
@@ -419,25 +443,25 @@ func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
 // EmitWithAck sends an event and waits for the client's acknowledgement,
 // until ctx is done or the socket disconnects.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
+	return SocketEmitter{s: s}.EmitWithAck(ctx, event, args...)
 }
 
 // Volatile returns an emitter whose events are dropped when the transport
 // is not ready to send at once.
-func (s *Socket) Volatile() Emitter {
-	return Emitter{s: s, flags: adapter.BroadcastFlags{Volatile: true}}
+func (s *Socket) Volatile() SocketEmitter {
+	return SocketEmitter{s: s, flags: adapter.BroadcastFlags{Volatile: true}}
 }
 
 // Compress returns an emitter with the compress flag set. WebSocket
 // compression is negotiated per connection (engineio.Config.PerMessageDeflate);
 // the flag is kept for API parity.
-func (s *Socket) Compress(c bool) Emitter {
-	return Emitter{s: s, flags: adapter.BroadcastFlags{Compress: &c}}
+func (s *Socket) Compress(c bool) SocketEmitter {
+	return SocketEmitter{s: s, flags: adapter.BroadcastFlags{Compress: &c}}
 }
 
 // Timeout returns an emitter whose EmitWithAck gives up after d.
-func (s *Socket) Timeout(d time.Duration) Emitter {
-	return Emitter{s: s, flags: adapter.BroadcastFlags{Timeout: d}}
+func (s *Socket) Timeout(d time.Duration) SocketEmitter {
+	return SocketEmitter{s: s, flags: adapter.BroadcastFlags{Timeout: d}}
 }
 
 // To selects the sockets in the rooms, this one excluded (Node's
@@ -461,7 +485,7 @@ func (s *Socket) Broadcast() BroadcastOperator {
 // whole connection is closed, every namespace of the client included.
 func (s *Socket) Disconnect(close bool) {
 	if close {
-		s.client.disconnectAll()
+		s.ec.disconnectAll()
 		return
 	}
 	s.disconnect()
@@ -472,25 +496,31 @@ func (s *Socket) disconnect() {
 	if !s.Connected() {
 		return
 	}
-	_ = s.client.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
+	_ = s.ec.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
 	s.onClose(ReasonServerNamespaceDisconnect)
 }
 
-// Emitter sends events to one socket with flags (volatile, compress,
-// timeout). It is a value: each method returns a new one.
-type Emitter struct {
+// SocketEmitter sends events to one socket with flags (volatile, compress,
+// timeout): what Socket.Volatile, Socket.Compress and Socket.Timeout
+// return. It is a value: each method returns a new one. (Broadcasts to
+// many sockets have BroadcastOperator.)
+type SocketEmitter struct {
 	s     *Socket
 	flags adapter.BroadcastFlags
 }
 
 // Volatile returns a copy of e that drops events for a busy transport.
-func (e Emitter) Volatile() Emitter { e.flags.Volatile = true; return e }
+func (e SocketEmitter) Volatile() SocketEmitter { e.flags.Volatile = true; return e }
+
+// Compress returns a copy of e with the compress flag set (see
+// Socket.Compress).
+func (e SocketEmitter) Compress(c bool) SocketEmitter { e.flags.Compress = &c; return e }
 
 // Timeout returns a copy of e whose EmitWithAck gives up after d.
-func (e Emitter) Timeout(d time.Duration) Emitter { e.flags.Timeout = d; return e }
+func (e SocketEmitter) Timeout(d time.Duration) SocketEmitter { e.flags.Timeout = d; return e }
 
 // Emit sends an event to the socket's client.
-func (e Emitter) Emit(event string, args ...any) error {
+func (e SocketEmitter) Emit(event string, args ...any) error {
 	if parser.IsReservedEvent(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
@@ -511,7 +541,7 @@ func (e Emitter) Emit(event string, args ...any) error {
 
 // EmitWithAck sends an event and waits for its acknowledgement, until ctx
 // is done, the emitter's timeout passes, or the socket disconnects.
-func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	if parser.IsReservedEvent(event) {
 		return Args{}, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
@@ -527,7 +557,7 @@ func (e Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	id := nspView{e.s.nsp}.NextAckID()
 	p.SetID(id)
 	ch := make(chan adapter.AckResponse, 1)
-	e.s.ExpectAck(id, func(r adapter.AckResponse) { ch <- r })
+	e.s.expectAck(id, func(r adapter.AckResponse) { ch <- r })
 	if err := e.s.send(p, e.flags); err != nil {
 		e.s.dropAck(id)
 		return Args{}, err
@@ -552,10 +582,32 @@ func (s *Socket) send(p *parser.Packet, flags adapter.BroadcastFlags) error {
 	return s.write(p, enc, flags)
 }
 
-// Deliver writes a packet encoded once for many sockets. It implements
-// adapter.Socket.
-func (s *Socket) Deliver(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) {
-	_ = s.write(p, enc, flags)
+// socketHandle is the adapter's handle to a socket (adapter.Socket). A
+// struct of one pointer is stored in an interface as it is: handing a
+// socket to its adapter allocates nothing, and keeps the adapter plumbing
+// out of Socket's methods.
+type socketHandle struct{ s *Socket }
+
+var _ adapter.Socket = socketHandle{}
+
+// handle returns the socket's adapter handle.
+func (s *Socket) handle() adapter.Socket { return socketHandle{s} }
+
+func (h socketHandle) ID() adapter.SocketID { return h.s.id }
+
+// Deliver writes a packet encoded once for many sockets.
+func (h socketHandle) Deliver(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) {
+	_ = h.s.write(p, enc, flags)
+}
+
+func (h socketHandle) ExpectAck(id uint64, fn func(adapter.AckResponse)) { h.s.expectAck(id, fn) }
+
+func (h socketHandle) Disconnect(close bool) { h.s.Disconnect(close) }
+
+// Info describes the socket for FetchSockets.
+func (h socketHandle) Info() adapter.SocketInfo {
+	s := h.s
+	return adapter.SocketInfo{ID: s.id, Handshake: *s.handshake, Rooms: s.roomList(), Data: s.Data()}
 }
 
 // write queues an encoded packet: one lock for the state and the outgoing
@@ -571,13 +623,13 @@ func (s *Socket) write(p *parser.Packet, enc adapter.Encoded, flags adapter.Broa
 	if !connected {
 		return ErrDisconnected
 	}
-	if flags.Volatile && !s.client.conn.Writable() {
+	if flags.Volatile && !s.ec.conn.Writable() {
 		return nil
 	}
 	if len(fns) > 0 {
 		s.notifyOutgoing(p, fns)
 	}
-	return s.client.conn.Write(enc...)
+	return s.ec.conn.Write(enc...)
 }
 
 func (s *Socket) notifyOutgoing(p *parser.Packet, fns []func(string, Args)) {
@@ -594,9 +646,8 @@ func (s *Socket) notifyOutgoing(p *parser.Packet, fns []func(string, Args)) {
 	})
 }
 
-// ExpectAck registers fn for the client's acknowledgement of id. It
-// implements adapter.Socket.
-func (s *Socket) ExpectAck(id uint64, fn func(adapter.AckResponse)) {
+// expectAck registers fn for the client's acknowledgement of id.
+func (s *Socket) expectAck(id uint64, fn func(adapter.AckResponse)) {
 	s.mu.Lock()
 	if s.acks == nil {
 		s.acks = make(map[uint64]func(adapter.AckResponse)) // made on demand: most sockets never wait for an ack
@@ -611,17 +662,12 @@ func (s *Socket) dropAck(id uint64) {
 	s.mu.Unlock()
 }
 
-// Info describes the socket for FetchSockets. It implements adapter.Socket.
-func (s *Socket) Info() adapter.SocketInfo {
-	return adapter.SocketInfo{ID: s.id, Handshake: *s.handshake, Rooms: s.Rooms(), Data: s.Data()}
-}
-
 // onAck runs on the connection's reader: it hands the answer to whoever
 // waits for it, never blocking.
 func (s *Socket) onAck(p *parser.Packet) {
 	args, err := parser.SplitArray(p.Data)
 	if err != nil {
-		s.client.fail(err)
+		s.ec.fail(err)
 		return
 	}
 	s.mu.Lock()
@@ -638,7 +684,7 @@ func (s *Socket) onAck(p *parser.Packet) {
 func (s *Socket) onEvent(p *parser.Packet) {
 	name, args, err := parser.DecodeEvent(p)
 	if err != nil {
-		s.client.fail(err)
+		s.ec.fail(err)
 		return
 	}
 	ev := &Event{Name: name, args: parser.NewArgs(args, p.Attachments), socket: s, ackID: p.ID, hasAck: p.HasID}
@@ -689,12 +735,22 @@ func (s *Socket) dispatch(ev *Event) {
 	}
 }
 
-func (s *Socket) emitError(err error) {
+// emitError hands err to the OnError handlers; without any it is logged
+// at Debug (a packet middleware's refusal, a bad packet: the application
+// or the connection's log already knows).
+func (s *Socket) emitError(err error) { s.reportError(err, slog.LevelDebug) }
+
+// handlerError is emitError for the failures of a typed handler, logged at
+// Warn without OnError handlers: they are bugs between a client and the
+// server, and would go unnoticed otherwise.
+func (s *Socket) handlerError(err error) { s.reportError(err, slog.LevelWarn) }
+
+func (s *Socket) reportError(err error, level slog.Level) {
 	s.mu.Lock()
 	fns := s.errHandlers
 	s.mu.Unlock()
 	if len(fns) == 0 {
-		s.nsp.srv.cfg.Logger.Debug("socket.io: socket error", "id", s.id, "err", err)
+		s.nsp.srv.cfg.Logger.Log(context.Background(), level, "socket.io: socket error", "id", s.id, "nsp", s.nsp.name, "err", err)
 		return
 	}
 	s.enqueue(func() {
@@ -739,7 +795,7 @@ func (s *Socket) enqueueEvent(task func(), size int) {
 // overflow closes the connection of a client whose events pile up.
 func (s *Socket) overflow(err error) {
 	s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id, "err", err)
-	s.client.conn.Abort(engineio.ReasonTransportError, err)
+	s.ec.conn.Abort(engineio.ReasonTransportError, err)
 }
 
 // safeCall runs application code, turning a panic into a logged error.
@@ -787,8 +843,10 @@ func (s *Socket) onClose(reason string) {
 	s.mu.Unlock()
 	s.queue.Drop() // queued events are not delivered any more
 	s.cancel()
-	s.client.remove(s)
+	s.ec.remove(s)
 	if prev == statePending {
+		s.leaveAllRooms()
+		s.releaseNamespace()
 		s.queue.Push(func() { s.nsp.srv.forgetSocket(s) })
 		return
 	}
@@ -811,7 +869,7 @@ func (s *Socket) onClose(reason string) {
 		}
 		if s.pid != "" && recoverable(reason) {
 			err := s.nsp.adapter.PersistSession(context.Background(), &adapter.Session{
-				SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data(),
+				SID: s.id, PID: s.pid, Rooms: s.roomList(), Data: s.Data(),
 			})
 			if err != nil {
 				s.nsp.srv.cfg.Logger.Warn("socket.io: session not persisted", "id", s.id, "err", err)
@@ -825,6 +883,15 @@ func (s *Socket) onClose(reason string) {
 			s.safeCall(func() { fn(reason) })
 		}
 	})
+}
+
+// releaseNamespace gives back the namespace's reference the socket got
+// when its CONNECT found the namespace, once: when the socket is refused,
+// disconnects before it connected, or leaves.
+func (s *Socket) releaseNamespace() {
+	if s.nspRef.CompareAndSwap(true, false) {
+		s.nsp.release()
+	}
 }
 
 // recoverable reports whether a socket that disconnected for reason may

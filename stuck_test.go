@@ -42,9 +42,9 @@ func TestInteropStuckHandlerLeavesAtOnce(t *testing.T) {
 				note("block returned")
 			})
 			s.OnDisconnecting(func(reason string) {
-				note("disconnecting " + reason + " " + strings.Join(s.Rooms(), ","))
+				note("disconnecting " + reason + " " + strings.Join(s.Rooms().Slice(), ","))
 			})
-			s.OnDisconnect(func(reason string) { note("disconnect " + reason + " " + strings.Join(s.Rooms(), ",")) })
+			s.OnDisconnect(func(reason string) { note("disconnect " + reason + " " + strings.Join(s.Rooms().Slice(), ",")) })
 		})
 		t.Cleanup(func() {
 			select {
@@ -61,11 +61,11 @@ func TestInteropStuckHandlerLeavesAtOnce(t *testing.T) {
 		<-blocked
 		p.Send(map[string]any{"cmd": "cut", "c": "a"})
 
-		waitUntil(t, "the socket leaves the namespace", func() bool { return io.Sockets().Socket(id) == nil })
-		if got := io.To("r1").Sockets(); len(got) != 0 {
+		waitUntil(t, "the socket leaves the namespace", func() bool { return io.MainNamespace().Socket(id) == nil })
+		if got := io.To("r1").SocketIDs(); len(got) != 0 {
 			t.Fatalf("room r1 still has %v", got)
 		}
-		if got := io.Sockets().To(id).Sockets(); len(got) != 0 {
+		if got := io.MainNamespace().To(id).SocketIDs(); len(got) != 0 {
 			t.Fatalf("the socket's own room still has %v", got)
 		}
 		mu.Lock()
@@ -106,7 +106,7 @@ func TestShutdownNamesStuckHandlers(t *testing.T) {
 			io.OnConnection(func(s *socketio.Socket) {
 				s.On("block", func(*socketio.Event) { started <- struct{}{}; <-release })
 			})
-			io.Of("/slow").Use(func(*socketio.Socket) error { started <- struct{}{}; <-release; return nil })
+			of(t, io, "/slow").Use(func(*socketio.Socket) error { started <- struct{}{}; <-release; return nil })
 			t.Cleanup(func() {
 				select {
 				case <-release:

@@ -2,6 +2,7 @@ package socketio_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"sort"
 	"sync"
@@ -110,14 +111,17 @@ func newTestServer(t *testing.T, cfg socketio.Config) (*socketio.Server, string,
 		socketio.On(s, "mensaje", func(data string) {
 			_ = s.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
 		})
-		socketio.OnAck(s, "sum", func(n []int) int {
+		socketio.OnAck(s, "sum", func(n []int) (int, error) {
+			if len(n) == 0 {
+				return 0, errors.New("nothing to add")
+			}
 			total := 0
 			for _, v := range n {
 				total += v
 			}
-			return total
+			return total, nil
 		})
-		socketio.OnAck(s, "upload", func(u upload) upload { return u })
+		socketio.OnAck(s, "upload", func(u upload) (upload, error) { return u, nil })
 		s.On("whoami", func(e *socketio.Event) {
 			hs := s.Handshake()
 			_ = e.Ack(map[string]any{
@@ -145,9 +149,9 @@ func newTestServer(t *testing.T, cfg socketio.Config) (*socketio.Server, string,
 			_ = res.Bind(&n)
 			_ = s.Emit("answer", n)
 		})
-		socketio.OnAck(s, "join", func(room string) string {
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return "joined " + room
+			return "joined " + room, nil
 		})
 		s.On("to-room", func(e *socketio.Event) {
 			var room, msg string
@@ -187,12 +191,12 @@ func newTestServer(t *testing.T, cfg socketio.Config) (*socketio.Server, string,
 		})
 	}
 	io.OnConnection(setup)
-	admin := io.Of("/admin")
+	admin := of(t, io, "/admin")
 	admin.OnConnection(setup)
 	admin.OnConnection(func(s *socketio.Socket) {
 		s.On("ping-admin", func(*socketio.Event) { _ = s.Emit("pong-admin", "pong") })
 	})
-	private := io.Of("/private")
+	private := of(t, io, "/private")
 	private.Use(func(s *socketio.Socket) error {
 		var auth struct {
 			Token string `json:"token"`
@@ -210,6 +214,17 @@ func newTestServer(t *testing.T, cfg socketio.Config) (*socketio.Server, string,
 		_ = io.Close()
 	})
 	return io, hs.URL, rec
+}
+
+// of returns the namespace name of io, failing the test when it cannot be
+// created.
+func of(t testing.TB, io *socketio.Server, name string) *socketio.Namespace {
+	t.Helper()
+	n, err := io.Of(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 var transportModes = []struct {

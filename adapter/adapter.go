@@ -5,6 +5,20 @@
 //
 // One Adapter serves one namespace. The in-memory adapter (NewMemory) is the
 // default; it is also the local layer that network adapters build on.
+//
+// # Handles
+//
+// The namespace gives the adapter a handle (a Socket) for each local
+// socket, with the socket's first AddAll; the adapter keeps it, in the
+// room memberships too, until DelAll. A broadcast walks the handles of
+// its recipients: nothing is looked up per recipient, and the namespace
+// exposes no lookup by id (Namespace has none). The Socket.IO server's
+// handles cost no allocation (a struct of one pointer). Operations that
+// arrive from other servers name their targets by BroadcastOptions (rooms
+// and exceptions, socket ids being rooms too): the local layer resolves
+// them to handles in the same way. Everything else is keyed by socket id,
+// as in Node's adapter: Del, DelAll, SocketRooms, Sockets, and the room
+// events.
 package adapter
 
 import (
@@ -110,11 +124,14 @@ type AckResponse struct {
 // Encoded is a packet encoded once, ready to be written to many sockets.
 type Encoded []*engineio.Message
 
-// Socket is what an adapter sees of a local socket.
+// Socket is an adapter's handle to a local socket (see Handles in the
+// package doc). Its methods are safe for concurrent use and never block:
+// Deliver queues the packet on the socket's connection.
 type Socket interface {
+	// ID is the socket id; it does not change.
 	ID() SocketID
 	// Deliver writes an encoded packet (with its Packet, for outgoing
-	// listeners) to the socket.
+	// listeners) to the socket. A disconnected socket drops it.
 	Deliver(p *parser.Packet, enc Encoded, flags BroadcastFlags)
 	// ExpectAck registers fn to receive this socket's ack for id.
 	ExpectAck(id uint64, fn func(AckResponse))
@@ -129,8 +146,6 @@ type Socket interface {
 type Namespace interface {
 	// Name is the namespace's name, e.g. "/" or "/admin".
 	Name() string
-	// Socket returns the local socket with the id, or nil.
-	Socket(id SocketID) Socket
 	// Encode encodes a packet once for many recipients.
 	Encode(p *parser.Packet) (Encoded, error)
 	// NextAckID returns a fresh ack id for this namespace.
@@ -147,11 +162,13 @@ type Namespace interface {
 // All methods must be safe for concurrent use. Methods with a context may
 // reach other servers; the in-memory adapter answers at once.
 type Adapter interface {
-	// AddAll adds the socket to the rooms.
-	AddAll(id SocketID, rooms ...Room)
+	// AddAll adds the socket to the rooms. The first call for a socket
+	// (the namespace makes it when the socket connects, with the socket's
+	// own room) registers its handle, kept until DelAll.
+	AddAll(s Socket, rooms ...Room)
 	// Del removes the socket from the room.
 	Del(id SocketID, room Room)
-	// DelAll removes the socket from every room.
+	// DelAll removes the socket from every room and forgets its handle.
 	DelAll(id SocketID)
 	// SocketRooms returns the rooms of a local socket (nil if unknown).
 	SocketRooms(id SocketID) []Room
@@ -169,11 +186,14 @@ type Adapter interface {
 	// ServerCount returns the number of servers sharing this adapter.
 	ServerCount(ctx context.Context) (int, error)
 
-	// AddSockets makes the matched sockets join rooms.
+	// AddSockets makes the matched sockets join rooms, on every server
+	// unless opts.Flags.Local. The local sockets join even when reaching
+	// the other servers fails (ctx done, a publish error): the error says
+	// that the others may not have been reached.
 	AddSockets(ctx context.Context, opts BroadcastOptions, rooms []Room) error
-	// DelSockets makes the matched sockets leave rooms.
+	// DelSockets makes the matched sockets leave rooms (see AddSockets).
 	DelSockets(ctx context.Context, opts BroadcastOptions, rooms []Room) error
-	// DisconnectSockets disconnects the matched sockets.
+	// DisconnectSockets disconnects the matched sockets (see AddSockets).
 	DisconnectSockets(ctx context.Context, opts BroadcastOptions, close bool) error
 	// FetchSockets describes the matched sockets.
 	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]SocketInfo, error)

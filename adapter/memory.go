@@ -13,15 +13,18 @@ import (
 )
 
 // Memory is the in-memory adapter: rooms and broadcasts within one server.
-// Room membership lookups are map operations; joining or leaving a room
-// costs O(1), a socket's disconnect O(its rooms); a broadcast to a room
-// costs O(members) and encodes its packet once.
+// It keeps the handle of every socket (see Socket) with its rooms, and the
+// handles of each room's members, so a broadcast walks the handles of its
+// recipients and looks nothing up per recipient. Room membership lookups
+// are map operations; joining or leaving a room costs O(1), a socket's
+// disconnect O(its rooms); a broadcast to a room costs O(members) and
+// encodes its packet once.
 type Memory struct {
 	nsp Namespace
 
 	mu    sync.RWMutex
-	rooms map[Room]map[SocketID]struct{} // explicit rooms (not sockets' own)
-	sids  map[SocketID]*roomSet          // every socket, with its explicit rooms (nil: none)
+	rooms map[Room]map[SocketID]Socket // explicit rooms (not sockets' own): their members
+	sids  map[SocketID]member          // every socket
 	ev    atomic.Pointer[RoomEvents]
 
 	// connection state recovery (Node's SessionAwareAdapter)
@@ -35,6 +38,12 @@ type Memory struct {
 	closed      bool
 	offsetBase  uint64
 	offsetSeq   atomic.Uint64
+}
+
+// member is a registered socket: its handle and its explicit rooms.
+type member struct {
+	s     Socket
+	rooms *roomSet // nil: none
 }
 
 type storedPacket struct {
@@ -78,8 +87,8 @@ type memSession struct {
 func NewMemory(nsp Namespace) (Adapter, error) {
 	m := &Memory{
 		nsp:        nsp,
-		rooms:      make(map[Room]map[SocketID]struct{}),
-		sids:       make(map[SocketID]*roomSet),
+		rooms:      make(map[Room]map[SocketID]Socket),
+		sids:       make(map[SocketID]member),
 		sessions:   make(map[string]memSession),
 		maxBytes:   DefaultMaxRecoveryBytes,
 		offsetBase: uint64(time.Now().UnixNano()),
@@ -223,42 +232,53 @@ func (m *Memory) fire(changes []roomChange) {
 func (m *Memory) tracking() bool { return m.ev.Load() != nil }
 
 // AddAll adds the socket to the rooms. The first call for a socket
-// registers it; its own room (named by its id) is implicit and costs no
-// map of its own.
-func (m *Memory) AddAll(id SocketID, rooms ...Room) {
+// registers its handle, kept until DelAll; its own room (named by its id)
+// is implicit and costs no map of its own.
+func (m *Memory) AddAll(s Socket, rooms ...Room) {
+	id := s.ID()
 	var changes []roomChange
 	track := m.tracking()
 	m.mu.Lock()
-	own, known := m.sids[id]
-	if !known && track {
-		changes = append(changes, roomChange{'c', id, ""}, roomChange{'j', id, id})
+	mb, known := m.sids[id]
+	if !known {
+		mb.s = s
+		if track {
+			changes = append(changes, roomChange{'c', id, ""}, roomChange{'j', id, id})
+		}
 	}
 	for _, r := range rooms {
 		if r == id {
 			continue
 		}
-		if own == nil {
-			own = new(roomSet)
+		if mb.rooms == nil {
+			mb.rooms = new(roomSet)
 		}
-		if !own.add(r) {
+		if !mb.rooms.add(r) {
 			continue
 		}
 		members := m.rooms[r]
 		if members == nil {
-			members = make(map[SocketID]struct{})
+			members = make(map[SocketID]Socket)
 			m.rooms[r] = members
 			if track {
 				changes = append(changes, roomChange{'c', r, ""})
 			}
 		}
-		members[id] = struct{}{}
+		members[id] = mb.s
 		if track {
 			changes = append(changes, roomChange{'j', r, id})
 		}
 	}
-	m.sids[id] = own
+	m.sids[id] = mb
 	m.mu.Unlock()
 	m.fire(changes)
+}
+
+// Socket returns the handle of the registered socket with the id, or nil.
+func (m *Memory) Socket(id SocketID) Socket {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.sids[id].s
 }
 
 // Del removes the socket from the room. A socket cannot leave its own
@@ -271,8 +291,8 @@ func (m *Memory) Del(id SocketID, room Room) {
 }
 
 func (m *Memory) delLocked(id SocketID, room Room, changes []roomChange) []roomChange {
-	own, known := m.sids[id]
-	if !known || room == id || !own.del(room) {
+	mb, known := m.sids[id]
+	if !known || room == id || !mb.rooms.del(room) {
 		return changes
 	}
 	return m.leaveLocked(id, room, changes)
@@ -295,13 +315,13 @@ func (m *Memory) leaveLocked(id SocketID, room Room, changes []roomChange) []roo
 	return changes
 }
 
-// DelAll removes the socket from every room and forgets it, in time
-// proportional to its number of rooms.
+// DelAll removes the socket from every room and forgets its handle, in
+// time proportional to its number of rooms.
 func (m *Memory) DelAll(id SocketID) {
 	var changes []roomChange
 	m.mu.Lock()
-	own, known := m.sids[id]
-	own.each(func(r Room) { changes = m.leaveLocked(id, r, changes) })
+	mb, known := m.sids[id]
+	mb.rooms.each(func(r Room) { changes = m.leaveLocked(id, r, changes) })
 	delete(m.sids, id)
 	if known {
 		changes = append(changes, roomChange{'l', id, id}, roomChange{'d', id, ""})
@@ -314,13 +334,13 @@ func (m *Memory) DelAll(id SocketID) {
 func (m *Memory) SocketRooms(id SocketID) []Room {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	own, ok := m.sids[id]
+	mb, ok := m.sids[id]
 	if !ok {
 		return nil
 	}
-	rooms := make([]Room, 0, own.len()+1)
+	rooms := make([]Room, 0, mb.rooms.len()+1)
 	rooms = append(rooms, id)
-	rooms = own.appendTo(rooms)
+	rooms = mb.rooms.appendTo(rooms)
 	slices.Sort(rooms)
 	return rooms
 }
@@ -347,76 +367,106 @@ func (m *Memory) Rooms() []Room {
 func (m *Memory) Sockets(opts BroadcastOptions) []SocketID {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.matchLocked(opts)
-}
-
-// eachMember calls fn for every member of room (a socket's own room has
-// the socket only).
-func (m *Memory) eachMember(room Room, fn func(SocketID)) {
-	for id := range m.rooms[room] {
-		fn(id)
-	}
-	if _, ok := m.sids[room]; ok {
-		if _, dup := m.rooms[room][room]; !dup {
-			fn(room)
-		}
-	}
-}
-
-// matchLocked applies opts: members of any of the rooms (every socket when
-// there are none), minus members of the except rooms, each socket once.
-func (m *Memory) matchLocked(opts BroadcastOptions) []SocketID {
-	var except map[SocketID]struct{}
-	if len(opts.Except) > 0 {
-		except = make(map[SocketID]struct{})
-		for _, r := range opts.Except {
-			m.eachMember(r, func(id SocketID) { except[id] = struct{}{} })
-		}
-	}
 	var ids []SocketID
-	if len(opts.Rooms) == 0 {
-		ids = make([]SocketID, 0, len(m.sids))
-		for id := range m.sids {
-			if _, skip := except[id]; !skip {
-				ids = append(ids, id)
-			}
-		}
-		return ids
-	}
-	if len(opts.Rooms) == 1 {
-		ids = make([]SocketID, 0, len(m.rooms[opts.Rooms[0]])+1)
-		m.eachMember(opts.Rooms[0], func(id SocketID) {
-			if _, skip := except[id]; !skip {
-				ids = append(ids, id)
-			}
-		})
-		return ids
-	}
-	seen := make(map[SocketID]struct{})
-	for _, r := range opts.Rooms {
-		m.eachMember(r, func(id SocketID) {
-			if _, skip := except[id]; skip {
-				return
-			}
-			if _, dup := seen[id]; dup {
-				return
-			}
-			seen[id] = struct{}{}
-			ids = append(ids, id)
-		})
+	m.matchLocked(opts, func(id SocketID, _ Socket) { ids = append(ids, id) })
+	if ids == nil {
+		ids = []SocketID{}
 	}
 	return ids
 }
 
-func (m *Memory) targets(opts BroadcastOptions) []Socket {
-	ids := m.Sockets(opts)
-	socks := make([]Socket, 0, len(ids))
-	for _, id := range ids {
-		if s := m.nsp.Socket(id); s != nil {
-			socks = append(socks, s)
+// eachMember calls fn for every member of room (a socket's own room has
+// the socket only).
+func (m *Memory) eachMember(room Room, fn func(SocketID, Socket)) {
+	members := m.rooms[room]
+	for id, s := range members {
+		fn(id, s)
+	}
+	if mb, ok := m.sids[room]; ok {
+		if _, dup := members[room]; !dup {
+			fn(room, mb.s)
 		}
 	}
+}
+
+// matchLocked applies opts, calling fn for each match: members of any of
+// the rooms (every socket when there are none), minus members of the
+// except rooms, each socket once.
+func (m *Memory) matchLocked(opts BroadcastOptions, fn func(SocketID, Socket)) {
+	var except map[SocketID]struct{}
+	if len(opts.Except) > 0 {
+		except = make(map[SocketID]struct{})
+		for _, r := range opts.Except {
+			m.eachMember(r, func(id SocketID, _ Socket) { except[id] = struct{}{} })
+		}
+	}
+	switch len(opts.Rooms) {
+	case 0:
+		for id, mb := range m.sids {
+			if _, skip := except[id]; !skip {
+				fn(id, mb.s)
+			}
+		}
+	case 1:
+		m.eachMember(opts.Rooms[0], func(id SocketID, s Socket) {
+			if _, skip := except[id]; !skip {
+				fn(id, s)
+			}
+		})
+	default:
+		seen := make(map[SocketID]struct{})
+		for _, r := range opts.Rooms {
+			m.eachMember(r, func(id SocketID, s Socket) {
+				if _, skip := except[id]; skip {
+					return
+				}
+				if _, dup := seen[id]; dup {
+					return
+				}
+				seen[id] = struct{}{}
+				fn(id, s)
+			})
+		}
+	}
+}
+
+// sizeLocked is a guess of the number of matches, for allocation.
+func (m *Memory) sizeLocked(opts BroadcastOptions) int {
+	if len(opts.Rooms) == 0 {
+		return len(m.sids)
+	}
+	n := 0
+	for _, r := range opts.Rooms {
+		n += len(m.rooms[r]) + 1
+	}
+	return n
+}
+
+// targetPool recycles the recipient lists of broadcasts.
+var targetPool = sync.Pool{New: func() any { return new([]Socket) }}
+
+// targets appends the handles of the sockets matched by opts to *buf.
+// They are copied out under the read lock, and written to after it is
+// released, so that slow writes never hold up joins and leaves.
+func (m *Memory) targets(opts BroadcastOptions, buf *[]Socket) []Socket {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	socks := (*buf)[:0]
+	if n := m.sizeLocked(opts); cap(socks) < n {
+		socks = make([]Socket, 0, n)
+	}
+	m.matchLocked(opts, func(_ SocketID, s Socket) { socks = append(socks, s) })
 	return socks
+}
+
+// release gives a recipient list back to the pool, without the handles.
+func release(buf *[]Socket, socks []Socket) {
+	clear(socks)
+	if cap(socks) > 1<<16 {
+		return // let an outsized list go
+	}
+	*buf = socks[:0]
+	targetPool.Put(buf)
 }
 
 // Broadcast encodes p once and writes it to every matched socket. With
@@ -426,7 +476,9 @@ func (m *Memory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
 	if d := m.nsp.RecoveryDuration(); d > 0 {
 		m.store(p, opts, d)
 	}
-	socks := m.targets(opts)
+	buf := targetPool.Get().(*[]Socket)
+	socks := m.targets(opts, buf)
+	defer release(buf, socks)
 	if len(socks) == 0 {
 		return nil
 	}
@@ -443,7 +495,9 @@ func (m *Memory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
 // BroadcastWithAck gives p a fresh ack id, registers onAck with every
 // matched socket, reports their number, and writes the packet once encoded.
 func (m *Memory) BroadcastWithAck(p *parser.Packet, opts BroadcastOptions, onClientCount func(int), onAck func(AckResponse)) error {
-	socks := m.targets(opts)
+	buf := targetPool.Get().(*[]Socket)
+	socks := m.targets(opts, buf)
+	defer release(buf, socks)
 	p.SetID(m.nsp.NextAckID())
 	enc, err := m.nsp.Encode(p)
 	if err != nil {
@@ -462,10 +516,11 @@ func (m *Memory) BroadcastWithAck(p *parser.Packet, opts BroadcastOptions, onCli
 // ServerCount is 1: the in-memory adapter knows no other server.
 func (m *Memory) ServerCount(context.Context) (int, error) { return 1, nil }
 
-// AddSockets makes the matched sockets join rooms.
+// AddSockets makes the matched sockets join rooms. Requests from other
+// servers (by options: rooms and exceptions) land here too.
 func (m *Memory) AddSockets(_ context.Context, opts BroadcastOptions, rooms []Room) error {
-	for _, id := range m.Sockets(opts) {
-		m.AddAll(id, rooms...)
+	for _, s := range m.targets(opts, new([]Socket)) {
+		m.AddAll(s, rooms...)
 	}
 	return nil
 }
@@ -482,7 +537,7 @@ func (m *Memory) DelSockets(_ context.Context, opts BroadcastOptions, rooms []Ro
 
 // DisconnectSockets disconnects the matched sockets.
 func (m *Memory) DisconnectSockets(_ context.Context, opts BroadcastOptions, close bool) error {
-	for _, s := range m.targets(opts) {
+	for _, s := range m.targets(opts, new([]Socket)) {
 		s.Disconnect(close)
 	}
 	return nil
@@ -490,7 +545,7 @@ func (m *Memory) DisconnectSockets(_ context.Context, opts BroadcastOptions, clo
 
 // FetchSockets describes the matched sockets.
 func (m *Memory) FetchSockets(_ context.Context, opts BroadcastOptions) ([]SocketInfo, error) {
-	socks := m.targets(opts)
+	socks := m.targets(opts, new([]Socket))
 	infos := make([]SocketInfo, 0, len(socks))
 	for _, s := range socks {
 		infos = append(infos, s.Info())

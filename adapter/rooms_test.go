@@ -14,12 +14,12 @@ func TestMemoryRoomSetSizes(t *testing.T) {
 	for _, n := range []int{1, smallRooms - 1, smallRooms, smallRooms + 1, 5 * smallRooms} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			m := newMem(t, 0)
-			m.AddAll("s", "s")
+			m.AddAll(sock("s"), "s")
 			var want []Room
 			for i := range n {
 				r := "r" + strconv.Itoa(i)
-				m.AddAll("s", r, r) // duplicates are ignored
-				m.AddAll("s", r)
+				m.AddAll(sock("s"), r, r) // duplicates are ignored
+				m.AddAll(sock("s"), r)
 				want = append(want, r)
 			}
 			m.Del("s", "r0")
@@ -59,9 +59,9 @@ func TestMemoryManyRooms(t *testing.T) {
 		DeleteRoom: func(Room) { events.Add(1) },
 	})
 	start := time.Now()
-	m.AddAll("big", "big")
+	m.AddAll(sock("big"), "big")
 	for i := range n {
-		m.AddAll("big", "r"+strconv.Itoa(i))
+		m.AddAll(sock("big"), "r"+strconv.Itoa(i))
 		if i%1000 == 0 && time.Since(start) > budget {
 			t.Fatalf("%d joins took over %v", i, budget)
 		}
@@ -70,7 +70,7 @@ func TestMemoryManyRooms(t *testing.T) {
 		t.Fatalf("%d rooms, want %d", got, n+1)
 	}
 
-	m.AddAll("other", "other")
+	m.AddAll(sock("other"), "other")
 	stop, done := make(chan struct{}), make(chan time.Duration)
 	go func() {
 		var longest time.Duration
@@ -82,7 +82,7 @@ func TestMemoryManyRooms(t *testing.T) {
 			default:
 			}
 			t0 := time.Now()
-			m.AddAll("other", "o"+strconv.Itoa(i%64))
+			m.AddAll(sock("other"), "o"+strconv.Itoa(i%64))
 			longest = max(longest, time.Since(t0))
 		}
 	}()
@@ -112,20 +112,22 @@ func BenchmarkMemoryRooms(b *testing.B) {
 	}
 	b.Run("join+leave", func(b *testing.B) {
 		m := newMem(b, 0)
-		m.AddAll("s", rooms[:10_000]...)
+		s := sock("s")
+		m.AddAll(s, rooms[:10_000]...)
 		i := 0
 		for b.Loop() {
 			r := rooms[10_000+i%10_000]
-			m.AddAll("s", r)
+			m.AddAll(s, r)
 			m.Del("s", r)
 			i++
 		}
 	})
 	b.Run("leave-all-1k", func(b *testing.B) {
 		m := newMem(b, 0)
+		s := sock("s")
 		for b.Loop() {
 			b.StopTimer()
-			m.AddAll("s", rooms[:1000]...)
+			m.AddAll(s, rooms[:1000]...)
 			b.StartTimer()
 			m.DelAll("s")
 		}

@@ -221,7 +221,10 @@ func (g *goServer) Restart() {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"/", "/admin", "/private"} {
-		nsp := sio.Of(name)
+		nsp, err := sio.Of(name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if name == "/private" {
 			nsp.Use(func(s *socketio.Socket) error {
 				if tok, _ := s.Handshake().Auth["token"].(string); tok == "secret" {

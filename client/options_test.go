@@ -48,7 +48,7 @@ func TestHTTPOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sio.OnConnection(func(s *socketio.Socket) { goApp(sio.Sockets(), s) })
+	sio.OnConnection(func(s *socketio.Socket) { goApp(sio.MainNamespace(), s) })
 	var log requestLog
 	srv := httptest.NewTLSServer(log.wrap(sio))
 	defer srv.Close()

@@ -88,7 +88,7 @@ func TestTLSWithHTTP2Server(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sio.OnConnection(func(s *socketio.Socket) { goApp(sio.Sockets(), s) })
+	sio.OnConnection(func(s *socketio.Socket) { goApp(sio.MainNamespace(), s) })
 	srv := httptest.NewUnstartedServer(sio)
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
@@ -140,7 +140,7 @@ func TestUpgradeFailureLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sio.OnConnection(func(s *socketio.Socket) { goApp(sio.Sockets(), s) })
+	sio.OnConnection(func(s *socketio.Socket) { goApp(sio.MainNamespace(), s) })
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("transport") == "websocket" {
 			http.Error(w, "no websocket here", http.StatusForbidden)

@@ -82,7 +82,11 @@ func NewSocketIO() (*socketio.Server, error) {
 			}
 		})
 	})
-	io.Of("/custom").OnConnection(sendAuth)
+	custom, err := io.Of("/custom")
+	if err != nil {
+		return nil, err
+	}
+	custom.OnConnection(sendAuth)
 	return io, nil
 }
 
@@ -107,11 +111,17 @@ func NewClientFixture() (*socketio.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	io.Of("/foo").OnConnection(func(s *socketio.Socket) { s.On("getId", sendID(s)) })
-	for _, name := range []string{"/timeout_socket", "/valid", "/asd"} {
-		io.Of(name).OnConnection(func(*socketio.Socket) {})
+	nsps := map[string]*socketio.Namespace{}
+	for _, name := range []string{"/foo", "/timeout_socket", "/valid", "/asd", "/abc", "/no"} {
+		if nsps[name], err = io.Of(name); err != nil {
+			return nil, err
+		}
 	}
-	io.Of("/abc").OnConnection(func(s *socketio.Socket) { _ = s.Emit("handshake", s.Handshake()) })
+	nsps["/foo"].OnConnection(func(s *socketio.Socket) { s.On("getId", sendID(s)) })
+	for _, name := range []string{"/timeout_socket", "/valid", "/asd"} {
+		nsps[name].OnConnection(func(*socketio.Socket) {})
+	}
+	nsps["/abc"].OnConnection(func(s *socketio.Socket) { _ = s.Emit("handshake", s.Handshake()) })
 	io.Use(func(s *socketio.Socket) error {
 		if s.Handshake().Query.Has("fail") {
 			//lint:ignore ST1005 the official suite expects this exact message
@@ -119,7 +129,7 @@ func NewClientFixture() (*socketio.Server, error) {
 		}
 		return nil
 	})
-	io.Of("/no").Use(func(*socketio.Socket) error {
+	nsps["/no"].Use(func(*socketio.Socket) error {
 		//lint:ignore ST1005 the official suite expects this exact message
 		return errors.New("Auth failed (custom namespace)")
 	})

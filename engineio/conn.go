@@ -347,10 +347,13 @@ func (c *Conn) Write(msgs ...*Message) error {
 	return err
 }
 
-// Writable reports whether a message written now would go out at once: the
-// session is open and its transport is idle (a poll is waiting, or the
-// WebSocket has nothing queued). Volatile messages use it to decide whether
-// to drop.
+// Writable reports whether a message written now would go out without
+// waiting behind others: the session is open and nothing is queued on its
+// transport (for polling: a poll is waiting, too). Volatile messages use it
+// to decide whether to drop. On WebSocket a write in flight with nothing
+// queued behind it does not count as busy: its bytes may already be with
+// the client, which may have answered, while the writer has not yet noted
+// that the write returned.
 func (c *Conn) Writable() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -358,7 +361,7 @@ func (c *Conn) Writable() bool {
 		return false
 	}
 	if c.transport == WebSocket {
-		return !c.writing && len(c.queue) == 0
+		return len(c.queue) == 0
 	}
 	return c.getActive && len(c.queue) == 0
 }

@@ -6,12 +6,17 @@
 // WebSocket, or polling upgraded to WebSocket).
 //
 //	srv, err := engineio.NewServer(engineio.Config{})
-//	if err != nil { ... }
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	srv.OnConnection(func(c *engineio.Conn) {
 //		c.OnMessage(func(data []byte, binary bool) { _ = c.Send(data) })
 //		c.OnClose(func(reason string, err error) { log.Println(c.ID(), reason) })
 //	})
-//	http.Handle("/engine.io/", srv)
+//	mux := http.NewServeMux()
+//	mux.Handle("/engine.io/", srv)
+//
+// The package example runs such a server and speaks the protocol to it.
 //
 // # Life cycle of a Conn
 //

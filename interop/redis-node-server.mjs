@@ -1,7 +1,7 @@
 // A Node Socket.IO server on a Redis adapter (classic, sharded or Streams),
 // to form a mixed Go/Node cluster.
 //
-// usage: node redis-node-server.mjs <port|0> <redis-url> <key-prefix> [name] [classic|sharded|streams] [csr]
+// usage: node redis-node-server.mjs <port|0> <redis-url|cluster://a,b,c> <key-prefix> [name] [classic|sharded|streams] [csr]
 // (streams: @socket.io/redis-streams-adapter with the key as stream name and channel prefix)
 //
 // Clients may emit "join" (room) with an ack, like the Go test server. The
@@ -25,7 +25,7 @@ import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import { createInterface } from "node:readline";
 import { toWire, fromWire } from "./wire.mjs";
 
@@ -36,7 +36,10 @@ const watchdog = setTimeout(() => {
   process.exit(3);
 }, 120000);
 
-const pub = createClient({ url: redisUrl });
+// cluster://host:port,host:port,... is a Redis Cluster (node-redis's cluster client).
+const pub = redisUrl.startsWith("cluster://")
+  ? createCluster({ rootNodes: redisUrl.slice("cluster://".length).split(",").map((a) => ({ url: "redis://" + a })) })
+  : createClient({ url: redisUrl });
 const sub = pub.duplicate();
 pub.on("error", (e) => out("redis-error", { message: String(e.message) }));
 sub.on("error", (e) => out("redis-error", { message: String(e.message) }));
@@ -55,7 +58,7 @@ const io = new Server(httpServer, {
 });
 
 io.on("connection", (socket) => {
-  socket.data = { server: name };
+  socket.data = { server: name, bin: Buffer.from([1, 2, 3]) };
   out("connection", { id: socket.id });
   socket.on("join", (room, cb) => {
     socket.join(room);
@@ -95,7 +98,7 @@ const commands = {
   async fetchSockets(cmd) {
     const socks = await sel(cmd).fetchSockets();
     return {
-      sockets: socks.map((s) => ({ id: s.id, rooms: [...s.rooms], data: s.data, query: s.handshake.query, headers: s.handshake.headers })),
+      sockets: socks.map((s) => ({ id: s.id, rooms: [...s.rooms], data: toWire(s.data), query: s.handshake.query, headers: s.handshake.headers })),
     };
   },
   async localSockets(cmd) {

@@ -147,13 +147,12 @@ func TestChurn(t *testing.T) {
 	io, url := startServer(t, socketio.Config{}, func(s *socketio.Socket) {
 		connected.Add(1)
 		s.OnDisconnect(func(string) { disconnected.Add(1) })
-		socketio.OnAck(s, "join", func(room string) string {
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return room
+			return room, nil
 		})
-		socketio.OnAck(s, "shout", func(room string) bool {
-			_ = s.Namespace().To(room).Emit("shout", s.ID())
-			return true
+		socketio.OnAck(s, "shout", func(room string) (bool, error) {
+			return true, s.Namespace().To(room).Emit("shout", s.ID())
 		})
 		s.On("bye", func(*socketio.Event) { s.Disconnect(true) })
 	})
@@ -249,8 +248,8 @@ func TestChurn(t *testing.T) {
 func waitIdle(t *testing.T, io *socketio.Server) {
 	t.Helper()
 	for wait := time.Now().Add(10 * time.Second); ; {
-		socks, conns := len(io.Sockets().Sockets()), io.Engine().Count()
-		rooms := io.Sockets().Adapter().Rooms()
+		socks, conns := len(io.MainNamespace().Sockets()), io.Engine().Count()
+		rooms := io.MainNamespace().Adapter().Rooms()
 		if socks == 0 && conns == 0 && len(rooms) == 0 {
 			return
 		}

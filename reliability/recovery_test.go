@@ -30,9 +30,9 @@ func recoveryServer(t *testing.T) (*socketio.Server, *faultProxy, *lifecycle) {
 		Engine: engineio.Config{PingInterval: time.Second, PingTimeout: 2 * time.Second},
 	}, func(s *socketio.Socket) {
 		lc.watch(s)
-		socketio.OnAck(s, "join", func(room string) string {
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return "ok"
+			return "ok", nil
 		})
 	})
 	return io, newFaultProxy(t, strings.TrimPrefix(url, "http://")), lc
@@ -52,7 +52,7 @@ func disruptedStream(t *testing.T, io *socketio.Server, p *faultProxy, lc *lifec
 	emit := func(i int) {
 		op := io.To("r") // even events to the room, odd ones to all
 		if i%2 == 1 {
-			op = io.Sockets().Except()
+			op = io.MainNamespace().Except()
 		}
 		if err := op.Emit("n", i); err != nil {
 			t.Fatalf("emit %d: %v", i, err)

@@ -20,6 +20,12 @@
 // while a server is cut from Redis are lost for it. With Streams the server
 // resumes from the last entry it read. All adapters reconnect and subscribe
 // again by themselves.
+//
+// Every constructor takes a redis.UniversalClient (a *redis.Client, or a
+// *redis.ClusterClient for Redis Cluster). The namespaces of a server
+// share one subscription connection and one publisher. Emits never wait on
+// Redis: broadcasts go through a bounded queue (Options.MaxQueuedMessages)
+// and an emit that does not fit returns ErrQueueFull.
 package redis
 
 import (
@@ -27,15 +33,14 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gosio/socketio/adapter"
+	"github.com/gosio/socketio/internal/wire"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -51,6 +56,12 @@ type Options struct {
 	// response channel instead of the shared one (Node's option of the same
 	// name; all servers of a cluster should agree).
 	PublishOnSpecificResponseChannel bool
+	// MaxQueuedMessages and MaxQueuedBytes bound the queue of messages to
+	// the other servers (broadcasts and answers): 4096 messages and 32 MiB
+	// when zero. A broadcast that does not fit reaches the local sockets
+	// only and its emit returns ErrQueueFull.
+	MaxQueuedMessages int
+	MaxQueuedBytes    int
 	// Logger receives the adapter's errors (dropped messages, lost
 	// connections). Nil: silent.
 	Logger *slog.Logger
@@ -71,45 +82,94 @@ func (o Options) withDefaults() Options {
 
 // ErrTimeout is returned (with the answers received) when other servers did
 // not all answer a request within RequestsTimeout or the caller's context.
-var ErrTimeout = errors.New("redis adapter: timeout reached while waiting for responses")
+var ErrTimeout = wire.ErrTimeout
 
-// NewAdapter returns an adapter factory for socketio.Config.Adapter. Each
-// namespace gets its own subscription connection from client; closing the
-// server closes them. The client itself is the caller's to close.
-func NewAdapter(client *goredis.Client, opts Options) adapter.Factory {
+// ErrQueueFull is returned by an emit whose message to the other servers
+// did not fit in the publish queue (Redis is slow or unreachable): the
+// local recipients got it, the other servers did not.
+var ErrQueueFull = wire.ErrQueueFull
+
+var errClosed = wire.ErrClosed
+
+// NewAdapter returns an adapter factory for socketio.Config.Adapter. All
+// the namespaces of a server share one subscription connection from client
+// and one publisher; closing the server closes them. The client (a
+// *redis.Client or a *redis.ClusterClient) is the caller's to close.
+func NewAdapter(client goredis.UniversalClient, opts Options) adapter.Factory {
 	opts = opts.withDefaults()
+	shared := newShared(func() *classicNode {
+		n := &classicNode{client: client, bus: newBus(client, plainSub, opts.Logger)}
+		n.snd = &wire.Sender{Log: opts.Logger, Timeout: opts.RequestsTimeout,
+			MaxMessages: opts.MaxQueuedMessages, MaxBytes: opts.MaxQueuedBytes}
+		n.snd.Start()
+		return n
+	}, func(n *classicNode) {
+		ctx, cancel := context.WithTimeout(context.Background(), opts.RequestsTimeout)
+		n.snd.Stop(ctx)
+		cancel()
+		if err := n.bus.close(); err != nil {
+			opts.Logger.Warn("redis adapter: closing the subscription failed", "err", err)
+		}
+	})
 	return func(nsp adapter.Namespace) (adapter.Adapter, error) {
-		return newAdapter(client, opts, nsp)
+		n, release := shared.get(nsp)
+		a, err := newAdapter(n, opts, nsp)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		a.release = release
+		return a, nil
 	}
+}
+
+// Request types of the classic protocol (@socket.io/redis-adapter's
+// RequestType).
+const (
+	reqSockets              = 0
+	reqAllRooms             = 1
+	reqRemoteJoin           = 2
+	reqRemoteLeave          = 3
+	reqRemoteDisconnect     = 4
+	reqRemoteFetch          = 5
+	reqServerSideEmit       = 6
+	reqBroadcast            = 7
+	reqBroadcastClientCount = 8
+	reqBroadcastAck         = 9
+)
+
+// classicNode is what the namespaces of one server share.
+type classicNode struct {
+	client goredis.UniversalClient
+	bus    *bus
+	snd    *wire.Sender
 }
 
 // Adapter is the classic Redis adapter of one namespace. Room bookkeeping
 // and local delivery are done by an embedded in-memory adapter.
 type Adapter struct {
 	adapter.Adapter
-	mem    *adapter.Memory
-	nsp    adapter.Namespace
-	client *goredis.Client
-	opts   Options
-	log    *slog.Logger
-	uid    string
+	mem     *adapter.Memory
+	nsp     adapter.Namespace
+	node    *classicNode
+	opts    Options
+	log     *slog.Logger
+	uid     string
+	release func()
 
 	bcastChannel    string // key#nsp#
 	requestChannel  string // key-request#nsp#
 	responseChannel string // key-response#nsp#
 	ownResponse     string // key-response#nsp#uid#
 
-	ps     *goredis.PubSub
 	ctx    context.Context
 	cancel context.CancelFunc
-	recvWG sync.WaitGroup
-	snd    sender
-	reqs   *requests
+	reqs   *wire.Requests
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
 
-func newAdapter(client *goredis.Client, opts Options, nsp adapter.Namespace) (*Adapter, error) {
+func newAdapter(n *classicNode, opts Options, nsp adapter.Namespace) (*Adapter, error) {
 	m, err := adapter.NewMemory(nsp)
 	if err != nil {
 		return nil, err
@@ -120,7 +180,7 @@ func newAdapter(client *goredis.Client, opts Options, nsp adapter.Namespace) (*A
 		Adapter:         m,
 		mem:             mem,
 		nsp:             nsp,
-		client:          client,
+		node:            n,
 		opts:            opts,
 		log:             opts.Logger.With("nsp", name),
 		uid:             newUID(),
@@ -130,36 +190,18 @@ func newAdapter(client *goredis.Client, opts Options, nsp adapter.Namespace) (*A
 	}
 	a.ownResponse = a.responseChannel + a.uid + "#"
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.reqs = newRequests(opts.RequestsTimeout, a.ctx.Done())
+	a.reqs = wire.NewRequests(opts.RequestsTimeout, a.ctx.Done())
 
+	// Returns once Redis confirmed the four subscriptions, so that this
+	// server is counted (PUBSUB NUMSUB) once the factory returns.
 	ctx, cancel := context.WithTimeout(a.ctx, opts.RequestsTimeout)
 	defer cancel()
-	ps := client.Subscribe(ctx)
-	if err := ps.PSubscribe(ctx, a.bcastChannel+"*"); err != nil {
-		_ = ps.Close()
+	if err := n.bus.subscribe(ctx, []string{a.requestChannel, a.responseChannel, a.ownResponse},
+		[]string{a.bcastChannel + "*"}, a.dispatch); err != nil {
 		a.cancel()
-		return nil, fmt.Errorf("redis adapter: psubscribe: %w", err)
+		_ = mem.Close()
+		return nil, err
 	}
-	if err := ps.Subscribe(ctx, a.requestChannel, a.responseChannel, a.ownResponse); err != nil {
-		_ = ps.Close()
-		a.cancel()
-		return nil, fmt.Errorf("redis adapter: subscribe: %w", err)
-	}
-	// Wait until Redis confirmed the four subscriptions, so that this
-	// server is counted (PUBSUB NUMSUB) once the factory returns.
-	early, err := awaitSubscriptions(ctx, ps, 4)
-	if err != nil {
-		_ = ps.Close()
-		a.cancel()
-		return nil, fmt.Errorf("redis adapter: subscribing: %w", err)
-	}
-	a.ps = ps
-	a.snd = sender{log: a.log, timeout: opts.RequestsTimeout, pub: func(ctx context.Context, ch string, b []byte) error {
-		return client.Publish(ctx, ch, b).Err()
-	}}
-	a.snd.start()
-	a.recvWG.Add(1)
-	go a.receive(early)
 	return a, nil
 }
 
@@ -180,24 +222,12 @@ func (a *Adapter) UID() string { return a.uid }
 // SetRoomEvents forwards room changes of the local layer.
 func (a *Adapter) SetRoomEvents(ev adapter.RoomEvents) { a.mem.SetRoomEvents(ev) }
 
-// receive reads the subscription until Close. After a lost connection the
-// next read reconnects and subscribes again (go-redis resubscribes every
-// channel and pattern).
-func (a *Adapter) receive(early []*goredis.Message) {
-	defer a.recvWG.Done()
-	for _, m := range early {
-		a.dispatch(m)
-	}
-	receiveLoop(a.ctx, a.ps, a.log, a.dispatch)
-}
-
+// dispatch handles a message of the namespace's channels (on the bus's
+// reader, which recovers a panic).
 func (a *Adapter) dispatch(m *goredis.Message) {
-	defer func() {
-		if r := recover(); r != nil {
-			a.log.Error("redis adapter: message handler panicked; message dropped", "channel", m.Channel, "panic", r,
-				"stack", string(debug.Stack()))
-		}
-	}()
+	if a.ctx.Err() != nil {
+		return
+	}
 	payload := []byte(m.Payload)
 	var err error
 	switch {
@@ -208,14 +238,14 @@ func (a *Adapter) dispatch(m *goredis.Message) {
 	case m.Channel == a.responseChannel || m.Channel == a.ownResponse:
 		err = a.onResponse(payload)
 	}
-	if err != nil && !errors.Is(err, errWrongNsp) {
+	if err != nil && !errors.Is(err, wire.ErrWrongNsp) {
 		a.log.Warn("redis adapter: malformed message dropped", "channel", m.Channel, "err", err)
 	}
 }
 
 // decodeBroadcast reads the tuple [uid, packet, opts].
 func decodeBroadcast(payload []byte) (uid string, packet any, opts adapter.BroadcastOptions, err error) {
-	v, err := decodeMsgpack(payload)
+	v, err := wire.DecodeMsgpack(payload)
 	if err != nil {
 		return "", nil, opts, err
 	}
@@ -224,7 +254,7 @@ func decodeBroadcast(payload []byte) (uid string, packet any, opts adapter.Broad
 		return "", nil, opts, errors.New("redis adapter: broadcast is not [uid, packet, opts]")
 	}
 	uid, _ = t[0].(string)
-	return uid, t[1], treeOpts(t[2]), nil
+	return uid, t[1], wire.TreeOpts(t[2]), nil
 }
 
 func (a *Adapter) onBroadcast(channel string, payload []byte) error {
@@ -238,7 +268,7 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) error {
 	if uid == a.uid {
 		return nil
 	}
-	p, err := treePacket(pt, a.nsp.Name())
+	p, err := wire.TreePacket(pt, a.nsp.Name())
 	if err != nil {
 		return err
 	}
@@ -247,73 +277,73 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) error {
 }
 
 func (a *Adapter) onRequest(payload []byte) error {
-	req, err := decodePayload(payload)
+	req, err := wire.DecodePayload(payload)
 	if err != nil {
 		return err
 	}
-	tv, _ := req.get("type")
-	typ, ok := asInt(tv)
+	tv, _ := req.Get("type")
+	typ, ok := wire.AsInt(tv)
 	if !ok {
 		return errors.New("redis adapter: request without type")
 	}
-	uidV, _ := req.get("uid")
+	uidV, _ := req.Get("uid")
 	uid, _ := uidV.(string)
-	ridV, _ := req.get("requestId")
+	ridV, _ := req.Get("requestId")
 	rid, _ := ridV.(string)
-	own := func() bool { return a.reqs.isPending(rid) }
+	own := func() bool { return a.reqs.IsPending(rid) }
 	switch typ {
 	case reqSockets:
 		if own() {
 			return nil
 		}
-		r, _ := req.get("rooms")
-		ids := a.mem.Sockets(adapter.BroadcastOptions{Rooms: asStrings(r)})
-		a.respond(uid, obj("requestId", rid, "sockets", roomList(ids)))
+		r, _ := req.Get("rooms")
+		ids := a.mem.Sockets(adapter.BroadcastOptions{Rooms: wire.AsStrings(r)})
+		a.respond(uid, wire.Obj("requestId", rid, "sockets", wire.RoomList(ids)))
 	case reqAllRooms:
 		if own() {
 			return nil
 		}
-		a.respond(uid, obj("requestId", rid, "rooms", roomList(a.mem.Rooms())))
+		a.respond(uid, wire.Obj("requestId", rid, "rooms", wire.RoomList(a.mem.Rooms())))
 	case reqRemoteJoin, reqRemoteLeave, reqRemoteDisconnect:
 		if uid == a.uid {
 			return nil
 		}
-		ov, hasOpts := req.get("opts")
+		ov, hasOpts := req.Get("opts")
 		if !hasOpts {
 			return a.legacyRemote(int(typ), req, uid, rid)
 		}
-		opts := treeOpts(ov)
+		opts := wire.TreeOpts(ov)
 		opts.Flags = adapter.BroadcastFlags{}
 		ctx := context.Background()
 		switch typ {
 		case reqRemoteJoin:
-			r, _ := req.get("rooms")
-			return a.mem.AddSockets(ctx, opts, asStrings(r))
+			r, _ := req.Get("rooms")
+			return a.mem.AddSockets(ctx, opts, wire.AsStrings(r))
 		case reqRemoteLeave:
-			r, _ := req.get("rooms")
-			return a.mem.DelSockets(ctx, opts, asStrings(r))
+			r, _ := req.Get("rooms")
+			return a.mem.DelSockets(ctx, opts, wire.AsStrings(r))
 		default:
-			c, _ := req.get("close")
+			c, _ := req.Get("close")
 			return a.mem.DisconnectSockets(ctx, opts, c == true)
 		}
 	case reqRemoteFetch:
 		if own() {
 			return nil
 		}
-		ov, _ := req.get("opts")
-		opts := treeOpts(ov)
+		ov, _ := req.Get("opts")
+		opts := wire.TreeOpts(ov)
 		infos, _ := a.mem.FetchSockets(context.Background(), adapter.BroadcastOptions{Rooms: opts.Rooms, Except: opts.Except})
-		a.respond(uid, obj("requestId", rid, "sockets", socketTrees(infos)))
+		a.respond(uid, wire.Obj("requestId", rid, "sockets", wire.SocketTrees(infos)))
 	case reqServerSideEmit:
 		if uid == a.uid {
 			return nil
 		}
-		d, _ := req.get("data")
+		d, _ := req.Get("data")
 		arr, ok := d.([]any)
 		if !ok || len(arr) == 0 {
 			return errors.New("redis adapter: server-side emit without data")
 		}
-		args := jsonArgs(arr)
+		args := wire.JSONArgs(arr)
 		var ack func(json.RawMessage)
 		if rid != "" {
 			var once sync.Once
@@ -322,27 +352,27 @@ func (a *Adapter) onRequest(payload []byte) error {
 					if r == nil {
 						r = json.RawMessage("null")
 					}
-					a.respond(uid, obj("type", int64(reqServerSideEmit), "requestId", rid, "data", r))
+					a.respond(uid, wire.Obj("type", int64(reqServerSideEmit), "requestId", rid, "data", r))
 				})
 			}
 		}
-		a.snd.runEmit(func() { a.nsp.OnServerSideEmit(args, ack) })
+		a.node.snd.RunEmit(func() { a.nsp.OnServerSideEmit(args, ack) })
 	case reqBroadcast:
-		if a.reqs.hasAck(rid) || uid == a.uid {
+		if a.reqs.HasAck(rid) || uid == a.uid {
 			return nil
 		}
-		pv, _ := req.get("packet")
-		p, err := treePacket(pv, a.nsp.Name())
+		pv, _ := req.Get("packet")
+		p, err := wire.TreePacket(pv, a.nsp.Name())
 		if err != nil {
 			return err
 		}
-		ov, _ := req.get("opts")
-		opts := treeOpts(ov)
+		ov, _ := req.Get("opts")
+		opts := wire.TreeOpts(ov)
 		opts.Flags.Local = false
 		return a.mem.BroadcastWithAck(p, opts, func(n int) {
 			a.respond(uid, clientCountMsg(rid, n))
 		}, func(r adapter.AckResponse) {
-			arg, err := firstArg(r)
+			arg, err := wire.FirstArg(r)
 			if err != nil {
 				a.log.Warn("redis adapter: ack not relayed", "err", err)
 				return
@@ -359,35 +389,36 @@ func (a *Adapter) onRequest(payload []byte) error {
 }
 
 // clientCountMsg is the BROADCAST_CLIENT_COUNT answer (JSON).
-func clientCountMsg(rid string, n int) *object {
-	return obj("type", int64(reqBroadcastClientCount), "requestId", rid, "clientCount", int64(n))
+func clientCountMsg(rid string, n int) *wire.Object {
+	return wire.Obj("type", int64(reqBroadcastClientCount), "requestId", rid, "clientCount", int64(n))
 }
 
 // ackMsg is the BROADCAST_ACK answer (msgpack): the first ack argument.
 func ackMsg(rid string, arg any) ([]byte, error) {
-	return encodeMsgpack(obj("type", int64(reqBroadcastAck), "requestId", rid, "packet", arg))
+	return wire.EncodeMsgpack(wire.Obj("type", int64(reqBroadcastAck), "requestId", rid, "packet", arg))
 }
 
 // legacyRemote answers the pre-7 single-socket join/leave/disconnect form
 // {requestId, sid, room|close}.
-func (a *Adapter) legacyRemote(typ int, req *object, uid, rid string) error {
-	sv, _ := req.get("sid")
+func (a *Adapter) legacyRemote(typ int, req *wire.Object, uid, rid string) error {
+	sv, _ := req.Get("sid")
 	sid, _ := sv.(string)
-	if sid == "" || a.nsp.Socket(sid) == nil {
+	s := a.mem.Socket(sid)
+	if sid == "" || s == nil {
 		return nil
 	}
 	switch typ {
 	case reqRemoteJoin:
-		r, _ := req.get("room")
-		a.mem.AddAll(sid, jsString(r))
+		r, _ := req.Get("room")
+		a.mem.AddAll(s, wire.JSString(r))
 	case reqRemoteLeave:
-		r, _ := req.get("room")
-		a.mem.Del(sid, jsString(r))
+		r, _ := req.Get("room")
+		a.mem.Del(sid, wire.JSString(r))
 	default:
-		c, _ := req.get("close")
-		a.nsp.Socket(sid).Disconnect(c == true)
+		c, _ := req.Get("close")
+		s.Disconnect(c == true)
 	}
-	a.respond(uid, obj("requestId", rid))
+	a.respond(uid, wire.Obj("requestId", rid))
 	return nil
 }
 
@@ -399,8 +430,8 @@ func (a *Adapter) responseFor(uid string) string {
 }
 
 // respond publishes a JSON answer (asynchronously, in order).
-func (a *Adapter) respond(uid string, msg *object) {
-	raw, _, err := encodeJSON(msg, nodeBuffers)
+func (a *Adapter) respond(uid string, msg *wire.Object) {
+	raw, _, err := wire.EncodeJSON(msg, wire.NodeBuffers)
 	if err != nil {
 		a.log.Warn("redis adapter: answer not encoded", "err", err)
 		return
@@ -408,56 +439,60 @@ func (a *Adapter) respond(uid string, msg *object) {
 	a.enqueue(a.responseFor(uid), raw)
 }
 
-func (a *Adapter) enqueue(channel string, payload []byte) { a.snd.enqueue(channel, payload) }
+func (a *Adapter) enqueue(channel string, payload []byte) {
+	a.node.snd.EnqueueAnswer(len(payload), channel, func(ctx context.Context) error {
+		return a.node.client.Publish(ctx, channel, payload).Err()
+	})
+}
 
 func (a *Adapter) onResponse(payload []byte) error {
-	res, err := decodePayload(payload)
+	res, err := wire.DecodePayload(payload)
 	if err != nil {
 		return err
 	}
-	ridV, _ := res.get("requestId")
+	ridV, _ := res.Get("requestId")
 	rid, _ := ridV.(string)
 	if rid == "" {
 		return nil
 	}
-	return a.reqs.answer(rid, func(ar *ackRequest) error {
-		tv, _ := res.get("type")
-		typ, _ := asInt(tv)
-		return ar.relay(typ, reqBroadcastClientCount, reqBroadcastAck, res, "redis adapter")
-	}, func(req *request) { a.onAnswer(req, res) })
+	return a.reqs.Answer(rid, func(ar *wire.AckRequest) error {
+		tv, _ := res.Get("type")
+		typ, _ := wire.AsInt(tv)
+		return ar.Relay(typ, reqBroadcastClientCount, reqBroadcastAck, res, "redis adapter")
+	}, func(req *wire.Request) { a.onAnswer(req, res) })
 }
 
 // onAnswer adds an answer to a pending request. numSub counts the servers
 // (this one included, msgCount starts at 1) for the requests this server
 // answers as well, the other servers for server-side emits.
-func (a *Adapter) onAnswer(req *request, res *object) {
-	switch req.typ {
+func (a *Adapter) onAnswer(req *wire.Request, res *wire.Object) {
+	switch req.Type {
 	case reqRemoteFetch:
-		sv, _ := res.get("sockets")
+		sv, _ := res.Get("sockets")
 		arr, _ := sv.([]any)
 		for _, s := range arr {
-			if info, ok := treeSocket(s); ok {
-				req.sockets = append(req.sockets, info)
+			if info, ok := wire.TreeSocket(s); ok {
+				req.Sockets = append(req.Sockets, info)
 			}
 		}
-		req.msgCount++
-		if req.msgCount >= req.numSub {
-			req.finish()
+		req.MsgCount++
+		if req.MsgCount >= req.NumSub {
+			req.Finish()
 		}
 	case reqServerSideEmit:
-		d, _ := res.get("data")
-		req.responses = append(req.responses, jsonOf(d))
-		if len(req.responses) >= req.numSub {
-			req.finish()
+		d, _ := res.Get("data")
+		req.Responses = append(req.Responses, wire.JSONOf(d))
+		if len(req.Responses) >= req.NumSub {
+			req.Finish()
 		}
 	case reqAllRooms:
-		rv, _ := res.get("rooms")
-		for _, r := range asStrings(rv) {
-			req.sockets = append(req.sockets, adapter.SocketInfo{ID: r})
+		rv, _ := res.Get("rooms")
+		for _, r := range wire.AsStrings(rv) {
+			req.Sockets = append(req.Sockets, adapter.SocketInfo{ID: r})
 		}
-		req.msgCount++
-		if req.msgCount >= req.numSub {
-			req.finish()
+		req.MsgCount++
+		if req.MsgCount >= req.NumSub {
+			req.Finish()
 		}
 	}
 }
@@ -466,11 +501,11 @@ func (a *Adapter) onAnswer(req *request, res *object) {
 func (a *Adapter) publish(ctx context.Context, channel string, payload []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
 	defer cancel()
-	return a.client.Publish(ctx, channel, payload).Err()
+	return a.node.client.Publish(ctx, channel, payload).Err()
 }
 
-func (a *Adapter) publishJSON(ctx context.Context, msg *object) error {
-	raw, _, err := encodeJSON(msg, nodeBuffers)
+func (a *Adapter) publishJSON(ctx context.Context, msg *wire.Object) error {
+	raw, _, err := wire.EncodeJSON(msg, wire.NodeBuffers)
 	if err != nil {
 		return err
 	}
@@ -479,11 +514,11 @@ func (a *Adapter) publishJSON(ctx context.Context, msg *object) error {
 
 // encodeBroadcastTuple writes [uid, packet, opts] as notepack does.
 func encodeBroadcastTuple(uid string, p *parser.Packet, opts adapter.BroadcastOptions) ([]byte, error) {
-	pt, err := packetTree(p)
+	pt, err := wire.PacketTree(p)
 	if err != nil {
 		return nil, err
 	}
-	return encodeMsgpack([]any{uid, pt, optsTree(opts, true)})
+	return wire.EncodeMsgpack([]any{uid, pt, wire.OptsTree(opts, true)})
 }
 
 // broadcastChannelFor is the channel of a broadcast: the room's own when
@@ -495,25 +530,37 @@ func broadcastChannelFor(base string, opts adapter.BroadcastOptions) string {
 	return base
 }
 
-// Broadcast publishes p to the other servers (unless Local) and delivers it
-// to the matched local sockets.
+// Broadcast delivers p to the matched local sockets and queues it for the
+// other servers (unless Local). It never waits on Redis: a message that
+// does not fit in the queue reaches the local sockets only and
+// ErrQueueFull is returned.
 func (a *Adapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) error {
 	if !opts.Flags.Local {
 		b, err := encodeBroadcastTuple(a.uid, p, opts)
 		if err != nil {
 			return err
 		}
-		if err := a.publish(context.Background(), broadcastChannelFor(a.bcastChannel, opts), b); err != nil {
-			a.log.Warn("redis adapter: broadcast not published", "err", err)
-			_ = a.mem.Broadcast(p, opts)
-			return fmt.Errorf("redis adapter: publish: %w", err)
+		err = a.queue(broadcastChannelFor(a.bcastChannel, opts), b)
+		if lerr := a.mem.Broadcast(p, opts); err == nil {
+			err = lerr
 		}
+		return err
 	}
 	return a.mem.Broadcast(p, opts)
 }
 
-// BroadcastWithAck publishes p as a BROADCAST request; every other server
-// reports its number of recipients once, then relays each answer.
+// queue queues a publication on this server's publisher; it never waits
+// on Redis (see Options.MaxQueuedMessages).
+func (a *Adapter) queue(channel string, payload []byte) error {
+	return a.node.snd.Enqueue(len(payload), channel, func(ctx context.Context) error {
+		return a.node.client.Publish(ctx, channel, payload).Err()
+	})
+}
+
+// BroadcastWithAck queues p as a BROADCAST request and delivers it to the
+// local sockets; every other server reports its number of recipients once,
+// then relays each answer. A request that does not fit in the queue is not
+// sent at all (ErrQueueFull).
 func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptions, onClientCount func(int), onAck func(adapter.AckResponse)) error {
 	if !opts.Flags.Local {
 		rid := newUID()
@@ -521,11 +568,12 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptio
 		if err != nil {
 			return err
 		}
-		if err := a.reqs.addAck(rid, opts.Flags.Timeout, onClientCount, onAck); err != nil {
+		if err := a.reqs.AddAck(rid, opts.Flags.Timeout, onClientCount, onAck); err != nil {
 			return err
 		}
-		if err := a.publish(context.Background(), a.requestChannel, b); err != nil {
-			return fmt.Errorf("redis adapter: publish: %w", err)
+		if err := a.queue(a.requestChannel, b); err != nil {
+			a.reqs.RemoveAck(rid)
+			return err
 		}
 	}
 	return a.mem.BroadcastWithAck(p, opts, onClientCount, onAck)
@@ -533,52 +581,46 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts adapter.BroadcastOptio
 
 // broadcastRequest is the BROADCAST request (msgpack).
 func broadcastRequest(uid, rid string, p *parser.Packet, opts adapter.BroadcastOptions) ([]byte, error) {
-	pt, err := packetTree(p)
+	pt, err := wire.PacketTree(p)
 	if err != nil {
 		return nil, err
 	}
-	return encodeMsgpack(obj("uid", uid, "requestId", rid, "type", int64(reqBroadcast), "packet", pt, "opts", optsTree(opts, true)))
+	return wire.EncodeMsgpack(wire.Obj("uid", uid, "requestId", rid, "type", int64(reqBroadcast), "packet", pt, "opts", wire.OptsTree(opts, true)))
 }
-
-var errClosed = errors.New("redis adapter: closed")
 
 // ServerCount is the number of subscribers of the request channel (PUBSUB
 // NUMSUB), the servers of the cluster including this one.
 func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
 	defer cancel()
-	res, err := a.client.PubSubNumSub(ctx, a.requestChannel).Result()
+	n, err := numSub(ctx, a.node.client, a.requestChannel)
 	if err != nil {
-		return 0, fmt.Errorf("redis adapter: PUBSUB NUMSUB: %w", err)
+		return 0, err
 	}
-	n := int(res[a.requestChannel])
-	if n < 1 {
-		n = 1
-	}
-	return n, nil
+	return max(n, 1), nil
 }
 
 func (a *Adapter) remoteOp(ctx context.Context, typ int, opts adapter.BroadcastOptions, extra ...any) error {
 	if opts.Flags.Local {
 		return nil
 	}
-	msg := obj("uid", a.uid, "type", int64(typ), "opts", optsTree(opts, false))
+	msg := wire.Obj("uid", a.uid, "type", int64(typ), "opts", wire.OptsTree(opts, false))
 	for i := 0; i+1 < len(extra); i += 2 {
-		msg.set(extra[i].(string), extra[i+1])
+		msg.Set(extra[i].(string), extra[i+1])
 	}
 	return a.publishJSON(ctx, msg)
 }
 
 // AddSockets makes the matched sockets of every server join rooms.
 func (a *Adapter) AddSockets(ctx context.Context, opts adapter.BroadcastOptions, rooms []adapter.Room) error {
-	err := a.remoteOp(ctx, reqRemoteJoin, opts, "rooms", roomList(rooms))
+	err := a.remoteOp(ctx, reqRemoteJoin, opts, "rooms", wire.RoomList(rooms))
 	_ = a.mem.AddSockets(ctx, opts, rooms)
 	return err
 }
 
 // DelSockets makes the matched sockets of every server leave rooms.
 func (a *Adapter) DelSockets(ctx context.Context, opts adapter.BroadcastOptions, rooms []adapter.Room) error {
-	err := a.remoteOp(ctx, reqRemoteLeave, opts, "rooms", roomList(rooms))
+	err := a.remoteOp(ctx, reqRemoteLeave, opts, "rooms", wire.RoomList(rooms))
 	_ = a.mem.DelSockets(ctx, opts, rooms)
 	return err
 }
@@ -592,9 +634,9 @@ func (a *Adapter) DisconnectSockets(ctx context.Context, opts adapter.BroadcastO
 
 // startRequest registers a request before it is published; msgCount
 // starts at 1, this server's own share.
-func (a *Adapter) startRequest(typ, numSub int) (string, *request, error) {
+func (a *Adapter) startRequest(typ, numSub int) (string, *wire.Request, error) {
 	rid := newUID()
-	r, err := a.reqs.start(rid, typ, numSub, 1)
+	r, err := a.reqs.Start(rid, typ, numSub, 1)
 	return rid, r, err
 }
 
@@ -615,13 +657,13 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts adapter.BroadcastOption
 	if err != nil {
 		return local, err
 	}
-	r.sockets = local
-	if err := a.publishJSON(ctx, obj("uid", a.uid, "requestId", rid, "type", int64(reqRemoteFetch), "opts", optsTree(opts, false))); err != nil {
-		a.reqs.remove(rid)
+	r.Sockets = local
+	if err := a.publishJSON(ctx, wire.Obj("uid", a.uid, "requestId", rid, "type", int64(reqRemoteFetch), "opts", wire.OptsTree(opts, false))); err != nil {
+		a.reqs.Remove(rid)
 		return local, err
 	}
-	err = a.reqs.wait(ctx, rid, r)
-	return r.sockets, err
+	err = a.reqs.Wait(ctx, rid, r)
+	return r.Sockets, err
 }
 
 // AllRooms returns the rooms with members on any server (Node's
@@ -636,18 +678,18 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]adapter.Room, error) {
 	if err != nil {
 		return local, err
 	}
-	if err := a.publishJSON(ctx, obj("uid", a.uid, "requestId", rid, "type", int64(reqAllRooms))); err != nil {
-		a.reqs.remove(rid)
+	if err := a.publishJSON(ctx, wire.Obj("uid", a.uid, "requestId", rid, "type", int64(reqAllRooms))); err != nil {
+		a.reqs.Remove(rid)
 		return local, err
 	}
-	err = a.reqs.wait(ctx, rid, r)
+	err = a.reqs.Wait(ctx, rid, r)
 	seen := map[string]bool{}
 	out := []adapter.Room{}
 	for _, x := range local {
 		seen[x] = true
 		out = append(out, x)
 	}
-	for _, s := range r.sockets {
+	for _, s := range r.Sockets {
 		if !seen[s.ID] {
 			seen[s.ID] = true
 			out = append(out, s.ID)
@@ -658,17 +700,17 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]adapter.Room, error) {
 
 // ServerSideEmit sends [event, ...args] to the other servers.
 func (a *Adapter) ServerSideEmit(ctx context.Context, args []json.RawMessage) error {
-	data, err := rawArgs(args)
+	data, err := wire.RawArgs(args)
 	if err != nil {
 		return err
 	}
-	return a.publishJSON(ctx, obj("uid", a.uid, "type", int64(reqServerSideEmit), "data", data))
+	return a.publishJSON(ctx, wire.Obj("uid", a.uid, "type", int64(reqServerSideEmit), "data", data))
 }
 
 // ServerSideEmitWithAck sends [event, ...args] to the other servers and
 // gathers one answer (the first ack argument) from each.
 func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []json.RawMessage) ([]json.RawMessage, error) {
-	data, err := rawArgs(args)
+	data, err := wire.RawArgs(args)
 	if err != nil {
 		return nil, err
 	}
@@ -683,22 +725,22 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	if err := a.publishJSON(ctx, obj("uid", a.uid, "requestId", rid, "type", int64(reqServerSideEmit), "data", data)); err != nil {
-		a.reqs.remove(rid)
+	if err := a.publishJSON(ctx, wire.Obj("uid", a.uid, "requestId", rid, "type", int64(reqServerSideEmit), "data", data)); err != nil {
+		a.reqs.Remove(rid)
 		return nil, err
 	}
-	return emitResult(r, n-1, a.reqs.wait(ctx, rid, r))
+	return wire.EmitResult(r, n-1, a.reqs.Wait(ctx, rid, r))
 }
 
-// Close unsubscribes and stops the adapter's goroutines.
+// Close unsubscribes; the server's connection is closed with its last
+// namespace.
 func (a *Adapter) Close() error {
-	if !a.reqs.close() {
+	if !a.reqs.Close() {
 		return nil
 	}
 	a.cancel()
-	err := a.ps.Close()
-	a.recvWG.Wait()
-	a.snd.stop()
+	a.node.bus.unsubscribe([]string{a.requestChannel, a.responseChannel, a.ownResponse}, []string{a.bcastChannel + "*"})
 	_ = a.mem.Close()
-	return err
+	a.release()
+	return nil
 }

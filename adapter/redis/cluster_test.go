@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -23,16 +24,20 @@ func TestTwoGoNodes(t *testing.T) {
 	})
 }
 
-func testTwoGoNodes(t *testing.T, proto string) {
+func testTwoGoNodes(t *testing.T, proto string) { testTwoGoNodesOn(t, singleRedis(t), proto) }
+
+// testTwoGoNodesOn runs the two-server test on a Redis backend (one
+// server or a Redis Cluster).
+func testTwoGoNodesOn(t *testing.T, be backend, proto string) {
 	key := randomKey(t)
-	client := newClient(t, redisAddr)
+	client := be.client
 	a := newGoNode(t, client, key, "A", proto)
 	b := newGoNode(t, client, key, "B", proto)
 	// The application's room events and the adapter's own (sharded room
 	// subscriptions) both work.
 	var evMu sync.Mutex
 	var created []string
-	if err := b.io.Sockets().OnRoomEvents(adapter.RoomEvents{CreateRoom: func(r string) {
+	if err := b.io.MainNamespace().OnRoomEvents(adapter.RoomEvents{CreateRoom: func(r string) {
 		evMu.Lock()
 		created = append(created, r)
 		evMu.Unlock()
@@ -69,21 +74,21 @@ func testTwoGoNodes(t *testing.T, proto string) {
 	// To a socket id on the other server; local stays local.
 	_ = a.io.To(b2).Emit("private", 7)
 	cb.eventIs("b2", "private", `[7]`)
-	_ = a.io.Sockets().Local().Emit("local-only")
+	_ = a.io.MainNamespace().Local().Emit("local-only")
 	ca.eventIs("a1", "local-only", `[]`)
 	cb.none("b1", "local-only")
 
 	// Remote socketsJoin / socketsLeave.
-	if err := a.io.In("room2").SocketsJoin("room3"); err != nil {
+	if err := a.io.In("room2").SocketsJoin(ctx, "room3"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b2 in room3", func() bool { return slices.Contains(b.io.In("room3").Sockets(), b2) })
+	waitFor(t, "b2 in room3", func() bool { return slices.Contains(b.io.In("room3").SocketIDs(), b2) })
 	_ = a.io.To("room3").Emit("r3")
 	cb.eventIs("b2", "r3", `[]`)
-	if err := a.io.In("room3").SocketsLeave("room3"); err != nil {
+	if err := a.io.In("room3").SocketsLeave(ctx, "room3"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "room3 empty", func() bool { return len(b.io.In("room3").Sockets()) == 0 })
+	waitFor(t, "room3 empty", func() bool { return len(b.io.In("room3").SocketIDs()) == 0 })
 	_ = a.io.To("room3").Emit("r3-again")
 	cb.none("b2", "r3-again")
 
@@ -110,11 +115,11 @@ func testTwoGoNodes(t *testing.T, proto string) {
 		t.Fatalf("room1: %d sockets, %v", len(socks), err)
 	}
 	for _, s := range socks {
-		if !slices.Contains(s.Rooms, "room1") {
+		if !s.Rooms.Has("room1") {
 			t.Fatalf("rooms %v", s.Rooms)
 		}
 		d, _ := json.Marshal(s.Data)
-		if s.ID == a1 && string(d) != `{"server":"A"}` {
+		if s.ID == a1 && (string(d) != `{"bin":"AQID","server":"A"}` || !bytes.Equal(s.Data.(map[string]any)["bin"].([]byte), []byte{1, 2, 3})) {
 			t.Fatalf("data %s", d)
 		}
 	}
@@ -183,7 +188,7 @@ func testTwoGoNodes(t *testing.T, proto string) {
 	}
 
 	// Remote disconnect.
-	if err := a.io.In("room2").DisconnectSockets(true); err != nil {
+	if err := a.io.In("room2").DisconnectSockets(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	if r := cb.disconnected("b2"); r != "io server disconnect" {

@@ -9,6 +9,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gosio/socketio/adapter"
+	"github.com/gosio/socketio/adapter/cluster"
+	"github.com/gosio/socketio/internal/wire"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -23,17 +25,17 @@ type EmitterOptions struct {
 // publishes (it is not counted as a server and cannot wait for acks).
 // An Emitter is an immutable value; each method returns a new one.
 type Emitter struct {
-	client *goredis.Client
+	client goredis.UniversalClient
 	key    string
 	stream *StreamsEmitterOptions // nil: classic protocol
 	nsp    string
 	rooms  []string
 	except []string
-	flags  *object
+	flags  *wire.Object
 }
 
 // NewEmitter returns an emitter for the main namespace "/".
-func NewEmitter(client *goredis.Client, opts EmitterOptions) Emitter {
+func NewEmitter(client goredis.UniversalClient, opts EmitterOptions) Emitter {
 	if opts.Key == "" {
 		opts.Key = "socket.io"
 	}
@@ -52,7 +54,7 @@ type StreamsEmitterOptions struct {
 // (NewStreamsAdapter, Node's @socket.io/redis-streams-adapter), writing
 // what @socket.io/redis-streams-emitter writes: stream entries with uid
 // "emitter".
-func NewStreamsEmitter(client *goredis.Client, opts StreamsEmitterOptions) Emitter {
+func NewStreamsEmitter(client goredis.UniversalClient, opts StreamsEmitterOptions) Emitter {
 	if opts.StreamName == "" {
 		opts.StreamName = "socket.io"
 	}
@@ -87,12 +89,12 @@ func (e Emitter) Except(rooms ...string) Emitter {
 }
 
 func (e Emitter) withFlag(k string, v any) Emitter {
-	f := &object{}
+	f := &wire.Object{}
 	if e.flags != nil {
-		f.keys = slices.Clone(e.flags.keys)
-		f.vals = slices.Clone(e.flags.vals)
+		f.Keys = slices.Clone(e.flags.Keys)
+		f.Vals = slices.Clone(e.flags.Vals)
 	}
-	f.set(k, v)
+	f.Set(k, v)
 	e.flags = f
 	return e
 }
@@ -117,11 +119,11 @@ func (e Emitter) Emit(ctx context.Context, event string, args ...any) error {
 		return err
 	}
 	if e.stream != nil {
-		pt, err := packetTree(p)
+		pt, err := wire.PacketTree(p)
 		if err != nil {
 			return err
 		}
-		return e.xadd(ctx, msgBroadcast, obj("packet", pt, "opts", optsTree(e.options(), true)))
+		return e.xadd(ctx, cluster.Broadcast, wire.Obj("packet", pt, "opts", wire.OptsTree(e.options(), true)))
 	}
 	b, channel, err := e.encode(p)
 	if err != nil {
@@ -132,10 +134,10 @@ func (e Emitter) Emit(ctx context.Context, event string, args ...any) error {
 
 func (e Emitter) options() adapter.BroadcastOptions {
 	o := adapter.BroadcastOptions{Rooms: e.rooms, Except: e.except}
-	if v, _ := e.flags.get("volatile"); v == true {
+	if v, _ := e.flags.Get("volatile"); v == true {
 		o.Flags.Volatile = true
 	}
-	if c, ok := e.flags.get("compress"); ok {
+	if c, ok := e.flags.Get("compress"); ok {
 		b, _ := c.(bool)
 		o.Flags.Compress = &b
 	}
@@ -143,29 +145,30 @@ func (e Emitter) options() adapter.BroadcastOptions {
 }
 
 // xadd appends a message of the Streams protocol to the stream.
-func (e Emitter) xadd(ctx context.Context, typ int, data *object) error {
-	fields, err := streamFields("emitter", e.nsp, typ, data)
+func (e Emitter) xadd(ctx context.Context, typ cluster.MessageType, data *wire.Object) error {
+	b, binary, err := wire.EncodeData(data, typ.MayCarryBinary())
 	if err != nil {
 		return err
 	}
 	return e.client.XAdd(ctx, &goredis.XAddArgs{
-		Stream: e.stream.StreamName, MaxLen: e.stream.MaxLen, Approx: true, ID: "*", Values: fields,
+		Stream: e.stream.StreamName, MaxLen: e.stream.MaxLen, Approx: true, ID: "*",
+		Values: entryFields("emitter", e.nsp, typ, b, binary),
 	}).Err()
 }
 
 // encode returns the broadcast tuple of p and its channel.
 func (e Emitter) encode(p *parser.Packet) ([]byte, string, error) {
-	pt, err := packetTree(p)
+	pt, err := wire.PacketTree(p)
 	if err != nil {
 		return nil, "", err
 	}
 	flags := e.flags
 	if flags == nil {
-		flags = &object{}
+		flags = &wire.Object{}
 	}
 	// The emitter writes the options in the order rooms, flags, except.
-	opts := obj("rooms", roomList(dedup(e.rooms)), "flags", flags, "except", roomList(dedup(e.except)))
-	b, err := encodeMsgpack([]any{"emitter", pt, opts})
+	opts := wire.Obj("rooms", wire.RoomList(wire.Dedup(e.rooms)), "flags", flags, "except", wire.RoomList(wire.Dedup(e.except)))
+	b, err := wire.EncodeMsgpack([]any{"emitter", pt, opts})
 	if err != nil {
 		return nil, "", err
 	}
@@ -176,40 +179,40 @@ func (e Emitter) encode(p *parser.Packet) ([]byte, string, error) {
 	return b, channel, nil
 }
 
-func (e Emitter) request(ctx context.Context, msg *object) error {
-	raw, _, err := encodeJSON(msg, nodeBuffers)
+func (e Emitter) request(ctx context.Context, msg *wire.Object) error {
+	raw, _, err := wire.EncodeJSON(msg, wire.NodeBuffers)
 	if err != nil {
 		return err
 	}
 	return e.client.Publish(ctx, e.key+"-request#"+e.nsp+"#", []byte(raw)).Err()
 }
 
-func (e Emitter) opts() *object {
-	return obj("rooms", roomList(dedup(e.rooms)), "except", roomList(dedup(e.except)))
+func (e Emitter) opts() *wire.Object {
+	return wire.Obj("rooms", wire.RoomList(wire.Dedup(e.rooms)), "except", wire.RoomList(wire.Dedup(e.except)))
 }
 
 // SocketsJoin makes the selected sockets of every server join rooms.
 func (e Emitter) SocketsJoin(ctx context.Context, rooms ...string) error {
 	if e.stream != nil {
-		return e.xadd(ctx, msgSocketsJoin, obj("opts", optsTree(e.options(), true), "rooms", roomList(rooms)))
+		return e.xadd(ctx, cluster.SocketsJoin, wire.Obj("opts", wire.OptsTree(e.options(), true), "rooms", wire.RoomList(rooms)))
 	}
-	return e.request(ctx, obj("type", int64(reqRemoteJoin), "opts", e.opts(), "rooms", roomList(rooms)))
+	return e.request(ctx, wire.Obj("type", int64(reqRemoteJoin), "opts", e.opts(), "rooms", wire.RoomList(rooms)))
 }
 
 // SocketsLeave makes the selected sockets of every server leave rooms.
 func (e Emitter) SocketsLeave(ctx context.Context, rooms ...string) error {
 	if e.stream != nil {
-		return e.xadd(ctx, msgSocketsLeave, obj("opts", optsTree(e.options(), true), "rooms", roomList(rooms)))
+		return e.xadd(ctx, cluster.SocketsLeave, wire.Obj("opts", wire.OptsTree(e.options(), true), "rooms", wire.RoomList(rooms)))
 	}
-	return e.request(ctx, obj("type", int64(reqRemoteLeave), "opts", e.opts(), "rooms", roomList(rooms)))
+	return e.request(ctx, wire.Obj("type", int64(reqRemoteLeave), "opts", e.opts(), "rooms", wire.RoomList(rooms)))
 }
 
 // DisconnectSockets disconnects the selected sockets of every server.
 func (e Emitter) DisconnectSockets(ctx context.Context, close bool) error {
 	if e.stream != nil {
-		return e.xadd(ctx, msgDisconnectSockets, obj("opts", optsTree(e.options(), true), "close", close))
+		return e.xadd(ctx, cluster.DisconnectSockets, wire.Obj("opts", wire.OptsTree(e.options(), true), "close", close))
 	}
-	return e.request(ctx, obj("type", int64(reqRemoteDisconnect), "opts", e.opts(), "close", close))
+	return e.request(ctx, wire.Obj("type", int64(reqRemoteDisconnect), "opts", e.opts(), "close", close))
 }
 
 // ServerSideEmit sends an event to the servers' server-side handlers
@@ -224,14 +227,14 @@ func (e Emitter) ServerSideEmit(ctx context.Context, event string, args ...any) 
 		if err != nil {
 			return err
 		}
-		v, err := decodeJSON(b, nil)
+		v, err := wire.DecodeJSON(b, nil)
 		if err != nil {
 			return err
 		}
 		data = append(data, v)
 	}
 	if e.stream != nil {
-		return e.xadd(ctx, msgServerSideEmit, obj("packet", data))
+		return e.xadd(ctx, cluster.ServerSideEmit, wire.Obj("packet", data))
 	}
-	return e.request(ctx, obj("uid", "emitter", "type", int64(reqServerSideEmit), "data", data))
+	return e.request(ctx, wire.Obj("uid", "emitter", "type", int64(reqServerSideEmit), "data", data))
 }

@@ -62,12 +62,12 @@ func testEmitter(t *testing.T, proto string) {
 	cg.none("g1", "emAdmin")
 
 	_ = em.In("room1").SocketsJoin(ctx, "room9")
-	waitFor(t, "g1 in room9", func() bool { return len(g.io.In("room9").Sockets()) == 1 })
+	waitFor(t, "g1 in room9", func() bool { return len(g.io.In("room9").SocketIDs()) == 1 })
 	_ = em.To("room9").Emit(ctx, "r9")
 	cg.eventIs("g1", "r9", `[]`)
 	cn.eventIs("n1", "r9", `[]`)
 	_ = em.In("room1").SocketsLeave(ctx, "room9")
-	waitFor(t, "g1 out of room9", func() bool { return len(g.io.In("room9").Sockets()) == 0 })
+	waitFor(t, "g1 out of room9", func() bool { return len(g.io.In("room9").SocketIDs()) == 0 })
 
 	if err := em.ServerSideEmit(ctx, "ping-server", "from-emitter"); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/gosio/socketio/adapter"
-	"github.com/gosio/socketio/parser"
+	"github.com/gosio/socketio/adapter/cluster"
+	"github.com/gosio/socketio/internal/wire"
 )
 
 // vector is one entry of testdata/redis-adapter-vectors.json (captured from
@@ -63,10 +64,10 @@ func vectorJSON(v any) any {
 			out[i] = vectorJSON(e)
 		}
 		return out
-	case *object:
+	case *wire.Object:
 		out := map[string]any{}
-		for i, k := range x.keys {
-			out[k] = vectorJSON(x.vals[i])
+		for i, k := range x.Keys {
+			out[k] = vectorJSON(x.Vals[i])
 		}
 		return out
 	case int64:
@@ -74,7 +75,7 @@ func vectorJSON(v any) any {
 	case uint64:
 		return float64(x)
 	case time.Time:
-		return jsDate(x)
+		return x.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	}
 	return v
 }
@@ -109,9 +110,9 @@ func TestGoldenClassic(t *testing.T) {
 			}
 			var tree any
 			if strings.HasPrefix(v.Channel, "socket.io#") {
-				tree, err = decodeMsgpack(raw)
+				tree, err = wire.DecodeMsgpack(raw)
 			} else {
-				tree, err = decodePayload(raw)
+				tree, err = wire.DecodePayload(raw)
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -121,9 +122,9 @@ func TestGoldenClassic(t *testing.T) {
 			// The codec round trip keeps the bytes.
 			var again []byte
 			if isJSON {
-				again, _, err = encodeJSON(tree, nodeBuffers)
+				again, _, err = wire.EncodeJSON(tree, wire.NodeBuffers)
 			} else {
-				again, err = encodeMsgpack(tree)
+				again, err = wire.EncodeMsgpack(tree)
 			}
 			if err != nil || !bytes.Equal(again, raw) {
 				t.Fatalf("re-encoded %x (%v)\nwant        %x", again, err, raw)
@@ -134,12 +135,12 @@ func TestGoldenClassic(t *testing.T) {
 			case strings.HasPrefix(v.Channel, "socket.io#"):
 				tup := tree.([]any)
 				uid := tup[0].(string)
-				nsp := tup[1].(*object).vals[2].(string)
-				p, err := treePacket(tup[1], nsp)
+				nsp := tup[1].(*wire.Object).Vals[2].(string)
+				p, err := wire.TreePacket(tup[1], nsp)
 				if err != nil {
 					t.Fatal(err)
 				}
-				opts := treeOpts(tup[2])
+				opts := wire.TreeOpts(tup[2])
 				var b []byte
 				var channel string
 				if uid == "emitter" {
@@ -159,37 +160,37 @@ func TestGoldenClassic(t *testing.T) {
 					t.Fatalf("channel %q, want %q", channel, v.Channel)
 				}
 			default:
-				o := tree.(*object)
-				typ, _ := o.get("type")
-				rid, _ := o.get("requestId")
+				o := tree.(*wire.Object)
+				typ, _ := o.Get("type")
+				rid, _ := o.Get("requestId")
 				ridS, _ := rid.(string)
 				switch typ {
 				case int64(reqBroadcast):
-					uid, _ := o.get("uid")
-					pv, _ := o.get("packet")
-					p, err := treePacket(pv, "/")
+					uid, _ := o.Get("uid")
+					pv, _ := o.Get("packet")
+					p, err := wire.TreePacket(pv, "/")
 					if err != nil {
 						t.Fatal(err)
 					}
-					ov, _ := o.get("opts")
-					b, err := broadcastRequest(uid.(string), ridS, p, treeOpts(ov))
+					ov, _ := o.Get("opts")
+					b, err := broadcastRequest(uid.(string), ridS, p, wire.TreeOpts(ov))
 					if err != nil || !bytes.Equal(b, raw) {
 						t.Fatalf("Go request %x (%v)\nwant       %x", b, err, raw)
 					}
 				case int64(reqBroadcastClientCount):
-					n, _ := o.get("clientCount")
-					b, _, _ := encodeJSON(clientCountMsg(ridS, int(n.(int64))), nodeBuffers)
+					n, _ := o.Get("clientCount")
+					b, _, _ := wire.EncodeJSON(clientCountMsg(ridS, int(n.(int64))), wire.NodeBuffers)
 					if !bytes.Equal(b, raw) {
 						t.Fatalf("Go count %s, want %s", b, raw)
 					}
 				case int64(reqBroadcastAck):
-					pv, _ := o.get("packet")
+					pv, _ := o.Get("packet")
 					// Through the Go ack path: JSON args, then the tree.
-					j, atts, err := encodeJSON(pv, placeholders)
+					j, atts, err := wire.EncodeJSON(pv, wire.Placeholders)
 					if err != nil {
 						t.Fatal(err)
 					}
-					arg, err := firstArg(adapter.AckResponse{Args: []json.RawMessage{j}, Attachments: atts})
+					arg, err := wire.FirstArg(adapter.AckResponse{Args: []json.RawMessage{j}, Attachments: atts})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -198,14 +199,14 @@ func TestGoldenClassic(t *testing.T) {
 						t.Fatalf("Go ack %x (%v)\nwant   %x", b, err, raw)
 					}
 				}
-				if sv, ok := o.get("sockets"); ok {
+				if sv, ok := o.Get("sockets"); ok {
 					// Fetched sockets survive the Go representation.
 					for _, s := range sv.([]any) {
-						info, ok := treeSocket(s)
+						info, ok := wire.TreeSocket(s)
 						if !ok {
 							t.Fatalf("socket %v", vectorJSON(s))
 						}
-						back := socketTree(info)
+						back := wire.SocketTree(info)
 						want, _ := json.Marshal(vectorJSON(s))
 						sameJSON(t, "socket", vectorJSON(back), want)
 					}
@@ -228,11 +229,11 @@ func TestNotepackEdgeValues(t *testing.T) {
 		"83a47479706502a46461746192a2657682a3627566c40378797aa46c6973749501cb4004000000000000a173c0c3a36e7370a12f",
 	} {
 		raw, _ := hex.DecodeString(h)
-		v, err := decodeMsgpack(raw)
+		v, err := wire.DecodeMsgpack(raw)
 		if err != nil {
 			t.Fatalf("%s: %v", h, err)
 		}
-		b, err := encodeMsgpack(v)
+		b, err := wire.EncodeMsgpack(v)
 		if err != nil || !bytes.Equal(b, raw) {
 			t.Fatalf("%s: re-encoded %x %v", h, b, err)
 		}
@@ -240,19 +241,19 @@ func TestNotepackEdgeValues(t *testing.T) {
 	// Numbers from Go JSON take notepack's shortest form.
 	for in, want := range map[string]string{"1": "01", "1.0": "01", "-0": "00", "2.5": "cb4004000000000000",
 		"4294967296": "cf0000000100000000", "18446744073709551615": "cfffffffffffffffff", "1e400": "cb7ff0000000000000"} {
-		v, err := decodeJSON([]byte(in), nil)
+		v, err := wire.DecodeJSON([]byte(in), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := encodeMsgpack(v)
+		b, _ := wire.EncodeMsgpack(v)
 		if hex.EncodeToString(b) != want {
 			t.Fatalf("%s: %x, want %s", in, b, want)
 		}
 	}
 	// JSON.stringify forms of what Go clients receive.
 	d, _ := hex.DecodeString("d7ffa1a5d60065937d25")
-	v, _ := decodeMsgpack(d)
-	j, _, _ := encodeJSON([]any{v, math.NaN(), math.Inf(1), "<&>"}, placeholders)
+	v, _ := wire.DecodeMsgpack(d)
+	j, _, _ := wire.EncodeJSON([]any{v, math.NaN(), math.Inf(1), "<&>"}, wire.Placeholders)
 	if string(j) != `["2024-01-02T03:04:05.678Z",null,null,"<&>"]` {
 		t.Fatalf("JSON %s", j)
 	}
@@ -263,12 +264,12 @@ func TestMalformed(t *testing.T) {
 	for _, h := range []string{"", "93", "dc", "ddffffffff", "dfffffffff", "c6ffffffff", "dbffffffff01", "c1", "d4ff00",
 		"c7ff05", "93a1", "9301c4", "81c0c0", "8101"} {
 		raw, _ := hex.DecodeString(h)
-		_, _ = decodeMsgpack(raw)
+		_, _ = wire.DecodeMsgpack(raw)
 		_, _, _, _ = decodeBroadcast(raw)
-		_, _ = decodePayload(raw)
+		_, _ = wire.DecodePayload(raw)
 	}
 	for _, s := range []string{"{", "{\"type\":", "{\"a\":1}x", "{\"type\":7,\"packet\":5}", strings.Repeat("[", 10000)} {
-		_, _ = decodePayload([]byte(s))
+		_, _ = wire.DecodePayload([]byte(s))
 	}
 }
 
@@ -281,35 +282,37 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if uid, pt, opts, err := decodeBroadcast(b); err == nil {
 			_ = uid
-			if p, err := treePacket(pt, "/"); err == nil {
+			if p, err := wire.TreePacket(pt, "/"); err == nil {
 				if _, err := encodeBroadcastTuple("x", p, opts); err != nil {
 					t.Fatalf("decoded packet does not re-encode: %v", err)
 				}
 			}
 		}
-		if o, err := decodePayload(b); err == nil {
-			_, _, _ = encodeJSON(o, nodeBuffers)
-			if s, ok := o.get("sockets"); ok {
+		if o, err := wire.DecodePayload(b); err == nil {
+			_, _, _ = wire.EncodeJSON(o, wire.NodeBuffers)
+			if s, ok := o.Get("sockets"); ok {
 				if a, ok := s.([]any); ok {
 					for _, x := range a {
-						if info, ok := treeSocket(x); ok {
-							_ = socketTree(info)
+						if info, ok := wire.TreeSocket(x); ok {
+							_ = wire.SocketTree(info)
 						}
 					}
 				}
 			}
-			ov, _ := o.get("opts")
-			_ = treeOpts(ov)
+			ov, _ := o.Get("opts")
+			_ = wire.TreeOpts(ov)
 		}
-		if typ, data, uid, nsp, err := streamEntry(map[string]any{"uid": "u", "nsp": "/", "type": "3", "data": string(b)}); err == nil {
-			if _, err := streamFields(uid, nsp, int(typ), data); err != nil {
+		if m, err := streamEntry(map[string]any{"uid": "u", "nsp": "/", "type": "3", "data": string(b)}); err == nil {
+			if _, err := streamFields(m); err != nil {
 				t.Fatalf("decoded entry does not re-encode: %v", err)
 			}
+			_, _, _ = m.BroadcastPacket()
 		}
-		if typ, data, uid, nsp, err := clusterMessage(b); err == nil {
-			if _, err := encodeCluster(int(typ), data, uid, nsp); err != nil {
+		if m, err := cluster.Decode(b); err == nil {
+			if _, err := m.Encode(); err != nil {
 				t.Fatalf("decoded message does not re-encode: %v", err)
 			}
+			_, _, _ = m.BroadcastPacket()
 		}
 	})
 }
@@ -326,47 +329,32 @@ func TestGoldenSharded(t *testing.T) {
 			if (raw[0] == '{') != (v.Format == "json") {
 				t.Fatalf("format %q but first byte %q", v.Format, raw[0])
 			}
-			o, err := decodePayload(raw)
+			o, err := wire.DecodePayload(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sameJSON(t, "decoded", vectorJSON(o), v.Decoded)
-			typ, data, uid, nsp, err := clusterMessage(raw)
+			m, err := cluster.Decode(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if typ == msgBroadcast {
-				// Through the Go path: packet and options.
-				pv, _ := data.get("packet")
-				po := pv.(*object)
-				po2 := &object{keys: append([]string(nil), po.keys...), vals: append([]any(nil), po.vals...)}
-				po2.set("nsp", nsp)
-				p, err := treePacket(po2, nsp)
+			if m.Type == cluster.Broadcast {
+				// Through the Go path: packet and options, then the
+				// message the adapter publishes, and its channel.
+				p, opts, err := m.BroadcastPacket()
 				if err != nil {
 					t.Fatal(err)
 				}
-				pt, err := shardedPacket(p)
+				m, err = cluster.NewBroadcast(m.UID, m.Nsp, p, opts, m.RequestID())
 				if err != nil {
 					t.Fatal(err)
 				}
-				ov, _ := data.get("opts")
-				opts := treeOpts(ov)
-				nd := obj("packet", pt)
-				if rid, ok := data.get("requestId"); ok {
-					nd.set("requestId", rid)
-				}
-				nd.set("opts", optsTree(opts, true))
-				data = nd
-				a := &ClusterAdapter{opts: clusterConfig{proto: protoSharded}, channel: "socket.io#" + nsp + "#"}
-				ch := a.channel
-				if _, ok := data.get("requestId"); !ok && len(opts.Rooms) == 1 && a.roomChannel(opts.Rooms[0]) {
-					ch += opts.Rooms[0] + "#"
-				}
-				if ch != v.Channel {
+				tr := &shardedTransport{prefix: "socket.io"}
+				if ch := tr.broadcastChannel(m); ch != v.Channel {
 					t.Fatalf("channel %q, want %q", ch, v.Channel)
 				}
 			}
-			b, err := encodeCluster(int(typ), data, uid, nsp)
+			b, err := m.Encode()
 			if err != nil || !bytes.Equal(b, raw) {
 				t.Fatalf("Go message %x (%v)\nwant       %x", b, err, raw)
 			}
@@ -446,11 +434,11 @@ func TestGoldenStreams(t *testing.T) {
 			for i := 6; i+1 < len(args); i += 2 {
 				vals[args[i]] = args[i+1]
 			}
-			typ, data, uid, nsp, err := streamEntry(vals)
+			m, err := streamEntry(vals)
 			if err != nil {
 				t.Fatalf("%s: %v", v.Step, err)
 			}
-			fields, err := streamFields(uid, nsp, int(typ), data)
+			fields, err := streamFields(m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -461,26 +449,25 @@ func TestGoldenStreams(t *testing.T) {
 			if strings.Join(got, "\x00") != strings.Join(args[6:], "\x00") {
 				t.Fatalf("%s:\n got %q\nwant %q", v.Step, got, args[6:])
 			}
-			if ephemeral(int(typ), data) {
+			if ephemeral(m) {
 				t.Fatalf("%s: a stream entry classified as ephemeral", v.Step)
 			}
 		case v.Hex != "":
 			messages++
 			raw, _ := hex.DecodeString(v.Hex)
-			o, err := decodeMsgpack(raw)
+			o, err := wire.DecodeMsgpack(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
 			sameJSON(t, v.Step, vectorJSON(o), v.Decoded)
-			typ, data, uid, nsp, err := clusterMessage(raw)
+			m, err := cluster.Decode(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Channel == "socket.io#/#" && !ephemeral(int(typ), data) {
+			if v.Channel == "socket.io#/#" && !ephemeral(m) {
 				t.Fatalf("%s: a pub/sub message classified as durable", v.Step)
 			}
-			a := &ClusterAdapter{opts: clusterConfig{proto: protoStreams}, uid: uid, nsp: fakeNsp(nsp)}
-			got, err := a.encode(int(typ), data)
+			got, err := m.EncodeMsgpack()
 			if err != nil || !bytes.Equal(got, raw) {
 				t.Fatalf("%s: %x (%v)\nwant %x", v.Step, got, err, raw)
 			}
@@ -490,13 +477,3 @@ func TestGoldenStreams(t *testing.T) {
 		t.Fatalf("%d entries, %d messages", entries, messages)
 	}
 }
-
-// fakeNsp is an adapter.Namespace with a name only.
-type fakeNsp string
-
-func (n fakeNsp) Name() string                                            { return string(n) }
-func (fakeNsp) Socket(adapter.SocketID) adapter.Socket                    { return nil }
-func (fakeNsp) Encode(*parser.Packet) (adapter.Encoded, error)            { return nil, nil }
-func (fakeNsp) NextAckID() uint64                                         { return 0 }
-func (fakeNsp) OnServerSideEmit([]json.RawMessage, func(json.RawMessage)) {}
-func (fakeNsp) RecoveryDuration() time.Duration                           { return 0 }

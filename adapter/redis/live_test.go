@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 			defer srv.stop()
 			redisAddr = srv.addr
 		}
+		defer stopRedisCluster()
 		return m.Run()
 	}()
 	if code == 0 {
@@ -153,7 +154,7 @@ type sideEvent struct {
 // ("sharded") or Streams ("streams") adapter; key is the prefix of every
 // channel and the stream name. A "+csr" suffix turns on connection state
 // recovery.
-func newGoNode(t *testing.T, client *goredis.Client, key, name, proto string) *goNode {
+func newGoNode(t *testing.T, client goredis.UniversalClient, key, name, proto string) *goNode {
 	t.Helper()
 	csr := strings.HasSuffix(proto, "+csr")
 	proto = strings.TrimSuffix(proto, "+csr")
@@ -178,13 +179,18 @@ func newGoNode(t *testing.T, client *goredis.Client, key, name, proto string) *g
 	}
 	n := &goNode{name: name, io: io, side: make(chan sideEvent, 64)}
 	io.OnConnection(func(s *socketio.Socket) {
-		s.SetData(map[string]any{"server": name})
-		socketio.OnAck(s, "join", func(room string) string {
+		// []byte in socket.data crosses the cluster as a Node Buffer does.
+		s.SetData(map[string]any{"server": name, "bin": []byte{1, 2, 3}})
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return "joined " + room
+			return "joined " + room, nil
 		})
 	})
-	io.Of("/admin").OnConnection(func(*socketio.Socket) {})
+	admin, err := io.Of("/admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.OnConnection(func(*socketio.Socket) {})
 	io.OnServerSideEmit("ping-server", func(e *socketio.ServerEvent) {
 		vals, _ := e.Args().Values()
 		n.side <- sideEvent{vals, e.HasAck()}
@@ -297,7 +303,7 @@ func waitCount(t *testing.T, io *socketio.Server, want int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n, err := io.Sockets().Adapter().ServerCount(context.Background())
+		n, err := io.MainNamespace().Adapter().ServerCount(context.Background())
 		if err == nil && n == want {
 			return
 		}

@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -27,11 +28,18 @@ type nodeServer struct {
 // streams adapter (a "+csr" suffix turns on connection state recovery).
 func startNodeServer(t *testing.T, addr, key, name, proto string) *nodeServer {
 	t.Helper()
+	return startNodeServerURL(t, "redis://"+addr, key, name, proto)
+}
+
+// startNodeServerURL is startNodeServer with a Redis URL: redis://host:port,
+// or cluster://host:port,host:port,... for a Redis Cluster.
+func startNodeServerURL(t *testing.T, url, key, name, proto string) *nodeServer {
+	t.Helper()
 	csr := ""
 	if strings.HasSuffix(proto, "+csr") {
 		proto, csr = strings.TrimSuffix(proto, "+csr"), "csr"
 	}
-	p := testutil.StartNode(t, "redis-node-server.mjs", "0", "redis://"+addr, key, name, proto, csr)
+	p := testutil.StartNode(t, "redis-node-server.mjs", "0", url, key, name, proto, csr)
 	ev := p.Expect(15*time.Second, "node server ready", func(e testutil.Event) bool { return e.Name() == "ready" })
 	port, _ := ev["port"].(float64)
 	return &nodeServer{t: t, p: p, url: "http://127.0.0.1:" + strconv.Itoa(int(port))}
@@ -75,11 +83,15 @@ func TestMixedCluster(t *testing.T) {
 	forProtocols(t, testMixedCluster)
 }
 
-func testMixedCluster(t *testing.T, proto string) {
+func testMixedCluster(t *testing.T, proto string) { testMixedClusterOn(t, singleRedis(t), proto) }
+
+// testMixedClusterOn runs the mixed Go + Node test on a Redis backend (one
+// server or a Redis Cluster).
+func testMixedClusterOn(t *testing.T, be backend, proto string) {
 	key := randomKey(t)
-	client := newClient(t, redisAddr)
+	client := be.client
 	g := newGoNode(t, client, key, "G", proto)
-	n := startNodeServer(t, redisAddr, key, "node", proto)
+	n := startNodeServerURL(t, be.url, key, "node", proto)
 	cg, cn := newClients(t, g.url), newClients(t, n.url)
 	g1 := cg.connect("g1")
 	n1 := cn.connect("n1")
@@ -103,7 +115,11 @@ func testMixedCluster(t *testing.T, proto string) {
 		cn.eventIs("n1", "hello", want)
 		cn.eventIs("n2", "hello", want)
 
-		_ = g.io.Of("/admin").Emit("adm", "a")
+		admin, err := g.io.Of("/admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = admin.Emit("adm", "a")
 		cn.eventIs("na", "adm", `["a"]`)
 		cg.eventIs("ga", "adm", `["a"]`)
 		cn.none("n1", "adm")
@@ -118,13 +134,13 @@ func testMixedCluster(t *testing.T, proto string) {
 		_ = g.io.To(n2).Emit("private", "p")
 		cn.eventIs("n2", "private", `["p"]`)
 
-		if err := g.io.In("room2").SocketsJoin("room3"); err != nil {
+		if err := g.io.In("room2").SocketsJoin(ctx, "room3"); err != nil {
 			t.Fatal(err)
 		}
 		n.waitRoomSize(t, "room3", 1)
 		n.do(map[string]any{"cmd": "emit", "event": "r3", "rooms": []string{"room3"}})
 		cn.eventIs("n2", "r3", `[]`)
-		if err := g.io.In("room2").SocketsLeave("room3"); err != nil {
+		if err := g.io.In("room2").SocketsLeave(ctx, "room3"); err != nil {
 			t.Fatal(err)
 		}
 		n.waitRoomSize(t, "room3", 0)
@@ -137,7 +153,11 @@ func testMixedCluster(t *testing.T, proto string) {
 		}
 		for _, s := range socks {
 			if s.ID == n1 {
-				if jsonOf(s.Data) != `{"server":"node"}` || !slices.Contains(s.Rooms, "room1") || s.Handshake.Query.Get("EIO") != "4" ||
+				// A Node Buffer in socket.data reads as []byte (from msgpack, or
+				// from the {"type":"Buffer"} form JSON gives it).
+				bin, _ := s.Data.(map[string]any)["bin"].([]byte)
+				if jsonOf(s.Data) != `{"bin":"AQID","server":"node"}` || !bytes.Equal(bin, []byte{1, 2, 3}) ||
+					!s.Rooms.Has("room1") || s.Handshake.Query.Get("EIO") != "4" ||
 					s.Handshake.Headers.Get("Host") == "" {
 					t.Fatalf("Node socket %+v", s)
 				}
@@ -147,7 +167,7 @@ func testMixedCluster(t *testing.T, proto string) {
 		if err != nil || len(socks) != 2 {
 			t.Fatalf("room1: %d %v", len(socks), err)
 		}
-		if ca, ok := g.io.Sockets().Adapter().(*redisadapter.Adapter); ok {
+		if ca, ok := g.io.MainNamespace().Adapter().(*redisadapter.Adapter); ok {
 			rooms, err := ca.AllRooms(ctx)
 			if err != nil || !slices.Contains(rooms, "room2") || !slices.Contains(rooms, n1) || !slices.Contains(rooms, g1) {
 				t.Fatalf("all rooms %v %v", rooms, err)
@@ -193,7 +213,7 @@ func testMixedCluster(t *testing.T, proto string) {
 		if err != nil || len(socks) != 1 {
 			t.Fatalf("fetch n1: %v %v", socks, err)
 		}
-		if err := socks[0].Join("joined-remotely"); err != nil {
+		if err := socks[0].Join(ctx, "joined-remotely"); err != nil {
 			t.Fatal(err)
 		}
 		n.waitRoomSize(t, "joined-remotely", 1)
@@ -227,9 +247,9 @@ func testMixedCluster(t *testing.T, proto string) {
 		cg.eventIs("g1", "to-id", `[]`)
 
 		n.do(map[string]any{"cmd": "socketsJoin", "rooms": []string{"room1"}, "target": []string{"roomX"}})
-		waitFor(t, "g1 in roomX", func() bool { return slices.Contains(g.io.In("roomX").Sockets(), g1) })
+		waitFor(t, "g1 in roomX", func() bool { return slices.Contains(g.io.In("roomX").SocketIDs(), g1) })
 		n.do(map[string]any{"cmd": "socketsLeave", "rooms": []string{"room1"}, "target": []string{"roomX"}})
-		waitFor(t, "g1 out of roomX", func() bool { return len(g.io.In("roomX").Sockets()) == 0 })
+		waitFor(t, "g1 out of roomX", func() bool { return len(g.io.In("roomX").SocketIDs()) == 0 })
 
 		res := n.do(map[string]any{"cmd": "fetchSockets"})
 		socks, _ := res["sockets"].([]any)
@@ -241,7 +261,14 @@ func testMixedCluster(t *testing.T, proto string) {
 			m := s.(map[string]any)
 			if m["id"] == g1 {
 				found = true
-				if jsonOf(m["data"]) != `{"server":"G"}` || !slices.Contains(m["rooms"].([]any), any("room1")) ||
+				// A Go []byte reaches Node as a Buffer where Node's own servers
+				// send one (msgpack), as {"type":"Buffer"} where they send
+				// JSON (the classic adapter's answers).
+				wantData := `{"bin":{"$bin":"AQID"},"server":"G"}`
+				if proto == "classic" {
+					wantData = `{"bin":{"data":[1,2,3],"type":"Buffer"},"server":"G"}`
+				}
+				if jsonOf(m["data"]) != wantData || !slices.Contains(m["rooms"].([]any), any("room1")) ||
 					m["query"].(map[string]any)["EIO"] != "4" {
 					t.Fatalf("Go socket as seen by Node: %v", m)
 				}
@@ -291,7 +318,7 @@ func testMixedCluster(t *testing.T, proto string) {
 		if jsonOf(res["response"]) != `{"b":{"$bin":"/w=="},"who":"g1"}` {
 			t.Fatalf("Node RemoteSocket emitWithAck: %v", res)
 		}
-		waitFor(t, "g1 in node-joined", func() bool { return slices.Contains(g.io.In("node-joined").Sockets(), g1) })
+		waitFor(t, "g1 in node-joined", func() bool { return slices.Contains(g.io.In("node-joined").SocketIDs(), g1) })
 		res = n.do(map[string]any{"cmd": "emitWithAck", "event": "nvote", "rooms": []string{"nobody"}, "timeout": 3000})
 		if jsonOf(res["responses"]) != `[]` {
 			t.Fatalf("empty room %v", res)
@@ -303,7 +330,7 @@ func testMixedCluster(t *testing.T, proto string) {
 		if r := cg.disconnected("g1"); r != "io server disconnect" {
 			t.Fatalf("reason %q", r)
 		}
-		if err := g.io.In(n1).DisconnectSockets(false); err != nil {
+		if err := g.io.In(n1).DisconnectSockets(ctx, false); err != nil {
 			t.Fatal(err)
 		}
 		if r := cn.disconnected("n1"); r != "io server disconnect" {

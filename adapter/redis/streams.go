@@ -3,20 +3,21 @@ package redis
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gosio/socketio/adapter"
+	"github.com/gosio/socketio/adapter/cluster"
+	"github.com/gosio/socketio/internal/wire"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -39,6 +40,11 @@ type StreamsOptions struct {
 	// RequestsTimeout bounds requests that wait for other servers: 5 s
 	// when zero.
 	RequestsTimeout time.Duration
+	// MaxQueuedMessages and MaxQueuedBytes bound the queue of messages to
+	// the other servers (see cluster.Options: 4096 messages and 32 MiB when
+	// zero).
+	MaxQueuedMessages int
+	MaxQueuedBytes    int
 	// Logger receives the adapter's errors. Nil: silent.
 	Logger *slog.Logger
 }
@@ -52,133 +58,139 @@ type StreamsOptions struct {
 // With connection state recovery on (socketio.Config.ConnectionStateRecovery),
 // sessions are kept in Redis and the offsets are stream ids, so a client
 // recovers on any server of the cluster, Go or Node.
-func NewStreamsAdapter(client *goredis.Client, opts StreamsOptions) adapter.Factory {
-	cfg := clusterConfig{
-		proto:           protoStreams,
-		prefix:          opts.ChannelPrefix,
-		requestsTimeout: opts.RequestsTimeout,
-		logger:          opts.Logger,
-		streamName:      opts.StreamName,
-		maxLen:          opts.MaxLen,
-		readCount:       opts.ReadCount,
-		block:           opts.BlockTime,
+//
+// client may be a *redis.Client or a *redis.ClusterClient. One server's
+// namespaces share one subscription connection and one stream reader.
+func NewStreamsAdapter(client goredis.UniversalClient, opts StreamsOptions) adapter.Factory {
+	if opts.ChannelPrefix == "" {
+		opts.ChannelPrefix = "socket.io"
 	}
-	if cfg.prefix == "" {
-		cfg.prefix = "socket.io"
+	if opts.StreamName == "" {
+		opts.StreamName = "socket.io"
 	}
-	if cfg.streamName == "" {
-		cfg.streamName = "socket.io"
+	if opts.MaxLen <= 0 {
+		opts.MaxLen = 10000
 	}
-	if cfg.maxLen <= 0 {
-		cfg.maxLen = 10000
+	if opts.ReadCount <= 0 {
+		opts.ReadCount = 100
 	}
-	if cfg.readCount <= 0 {
-		cfg.readCount = 100
+	if opts.BlockTime <= 0 {
+		opts.BlockTime = time.Second
 	}
-	if cfg.block <= 0 {
-		cfg.block = time.Second
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.requestsTimeout <= 0 {
-		cfg.requestsTimeout = 5 * time.Second
-	}
-	if cfg.logger == nil {
-		cfg.logger = slog.New(slog.DiscardHandler)
-	}
-	return func(nsp adapter.Namespace) (adapter.Adapter, error) {
-		return newCluster(client, cfg, nsp)
-	}
+	return cluster.Factory(func(uid string) (cluster.Transport, error) {
+		t := &streamsTransport{
+			client: client,
+			bus:    newBus(client, plainSub, opts.Logger),
+			opts:   opts,
+			uid:    uid,
+			log:    opts.Logger,
+			nsps:   map[string]func(*cluster.Message, string){},
+		}
+		t.ctx, t.cancel = context.WithCancel(context.Background())
+		return t, nil
+	}, cluster.Options{
+		RequestsTimeout:   opts.RequestsTimeout,
+		MaxQueuedMessages: opts.MaxQueuedMessages,
+		MaxQueuedBytes:    opts.MaxQueuedBytes,
+		Logger:            opts.Logger,
+	})
 }
+
+// streamsTransport carries the ClusterAdapter protocol over one Redis
+// stream (broadcasts and room changes, read by one XREAD loop per server)
+// and pub/sub (requests on prefix#nsp#, answers on prefix#nsp#uid#).
+type streamsTransport struct {
+	client goredis.UniversalClient
+	bus    *bus
+	opts   StreamsOptions
+	uid    string
+	log    *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	nsps    map[string]func(*cluster.Message, string)
+	reading bool
+}
+
+var (
+	_ cluster.ServerCounter = (*streamsTransport)(nil)
+	_ cluster.SessionStore  = (*streamsTransport)(nil)
+)
+
+func (t *streamsTransport) channel(nsp string) string { return t.opts.ChannelPrefix + "#" + nsp + "#" }
 
 // ephemeral reports whether a message goes over pub/sub rather than the
 // stream: broadcasts with ack, server-side emits and fetches.
-func ephemeral(typ int, data *object) bool {
-	if typ == msgBroadcast {
-		_, ok := data.get("requestId")
-		return ok
+func ephemeral(m *cluster.Message) bool {
+	if m.Type == cluster.Broadcast {
+		return m.RequestID() != ""
 	}
-	return typ == msgServerSideEmit || typ == msgFetchSockets
+	return m.Type == cluster.ServerSideEmit || m.Type == cluster.FetchSockets
 }
 
 // streamFields are the fields of a stream entry: uid, nsp, type (a
 // string) and data (JSON, or base64 msgpack when it carries binary).
-func streamFields(uid, nsp string, typ int, data *object) ([]any, error) {
-	var enc string
-	switch typ {
-	case msgBroadcast, msgFetchSocketsResponse, msgServerSideEmit, msgServerSideEmitResponse, msgBroadcastAck:
-		if hasBinary(data) {
-			b, err := encodeMsgpack(data)
-			if err != nil {
-				return nil, err
-			}
-			enc = base64.StdEncoding.EncodeToString(b)
-		}
+func streamFields(m *cluster.Message) ([]any, error) {
+	b, binary, err := m.EncodeData()
+	if err != nil {
+		return nil, err
 	}
-	if enc == "" {
-		raw, _, err := encodeJSON(data, nodeBuffers)
-		if err != nil {
-			return nil, err
-		}
-		enc = string(raw)
+	return entryFields(m.UID, m.Nsp, m.Type, b, binary), nil
+}
+
+func entryFields(uid, nsp string, typ cluster.MessageType, data []byte, binary bool) []any {
+	enc := string(data)
+	if binary {
+		enc = base64.StdEncoding.EncodeToString(data)
 	}
-	return []any{"uid", uid, "nsp", nsp, "type", strconv.Itoa(typ), "data", enc}, nil
+	return []any{"uid", uid, "nsp", nsp, "type", strconv.Itoa(int(typ)), "data", enc}
 }
 
 // streamEntry decodes the fields of a stream entry.
-func streamEntry(v map[string]any) (typ int64, data *object, uid, nsp string, err error) {
+func streamEntry(v map[string]any) (*cluster.Message, error) {
 	str := func(k string) string { s, _ := v[k].(string); return s }
-	uid, nsp = str("uid"), str("nsp")
-	typ, err = strconv.ParseInt(str("type"), 10, 64)
-	if err != nil {
-		return 0, nil, "", "", fmt.Errorf("redis streams adapter: bad type: %w", err)
-	}
 	d := str("data")
-	if d == "" {
-		return typ, nil, uid, nsp, nil
-	}
-	var tree any
-	if d[0] == '{' {
-		tree, err = decodeJSON([]byte(d), nil)
-	} else {
-		var b []byte
-		b, err = base64.StdEncoding.DecodeString(d)
-		if err == nil {
-			tree, err = decodeMsgpack(b)
-		}
-	}
-	if err != nil {
-		return 0, nil, "", "", err
-	}
-	data, ok := tree.(*object)
-	if !ok {
-		return 0, nil, "", "", errors.New("redis streams adapter: data is not an object")
-	}
-	return typ, data, uid, nsp, nil
-}
-
-func (a *ClusterAdapter) publishStreams(ctx context.Context, typ int, data *object) error {
-	if ephemeral(typ, data) {
-		b, err := a.encode(typ, data)
+	var data []byte
+	if d != "" && d[0] != '{' {
+		b, err := base64.StdEncoding.DecodeString(d)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("redis streams adapter: bad data: %w", err)
 		}
-		if err := a.client.Publish(ctx, a.channel, b).Err(); err != nil {
-			return fmt.Errorf("redis streams adapter: publish: %w", err)
-		}
-		return nil
+		data = b
+	} else {
+		data = []byte(d)
 	}
-	_, err := a.xadd(ctx, typ, data)
-	return err
+	m, err := cluster.DecodeData(str("type"), str("uid"), str("nsp"), data)
+	if err != nil {
+		return nil, fmt.Errorf("redis streams adapter: %w", err)
+	}
+	return m, nil
 }
 
-// xadd appends a message to the stream and returns its id.
-func (a *ClusterAdapter) xadd(ctx context.Context, typ int, data *object) (string, error) {
-	fields, err := streamFields(a.uid, a.nsp.Name(), typ, data)
+func (t *streamsTransport) Publish(ctx context.Context, m *cluster.Message) (string, error) {
+	if ephemeral(m) {
+		b, err := m.EncodeMsgpack()
+		if err != nil {
+			return "", err
+		}
+		if err := t.client.Publish(ctx, t.channel(m.Nsp), b).Err(); err != nil {
+			return "", fmt.Errorf("redis streams adapter: publish: %w", err)
+		}
+		return "", nil
+	}
+	fields, err := streamFields(m)
 	if err != nil {
 		return "", err
 	}
-	id, err := a.client.XAdd(ctx, &goredis.XAddArgs{
-		Stream: a.opts.streamName,
-		MaxLen: a.opts.maxLen,
+	id, err := t.client.XAdd(ctx, &goredis.XAddArgs{
+		Stream: t.opts.StreamName,
+		MaxLen: t.opts.MaxLen,
 		Approx: true,
 		ID:     "*",
 		Values: fields,
@@ -186,26 +198,69 @@ func (a *ClusterAdapter) xadd(ctx context.Context, typ int, data *object) (strin
 	if err != nil {
 		return "", fmt.Errorf("redis streams adapter: XADD: %w", err)
 	}
+	if m.Type != cluster.Broadcast {
+		return "", nil
+	}
 	return id, nil
 }
 
-// noRecovery hides the recovery duration from the local layer: with
-// Streams the offsets are stream ids and sessions live in Redis.
-type noRecovery struct{ adapter.Namespace }
-
-// RecoveryDuration is 0 for the local layer.
-func (noRecovery) RecoveryDuration() time.Duration { return 0 }
-
-// addOffset appends the stream id to an event a recovering client may
-// have missed (an event without ack, not volatile), as Node does.
-func (a *ClusterAdapter) addOffset(p *parser.Packet, opts adapter.BroadcastOptions, offset string) {
-	if a.nsp.RecoveryDuration() <= 0 || p.HasID || opts.Flags.Volatile ||
-		(p.Type != parser.Event && p.Type != parser.BinaryEvent) {
-		return
+func (t *streamsTransport) PublishResponse(ctx context.Context, to string, m *cluster.Message) error {
+	b, err := m.EncodeMsgpack()
+	if err != nil {
+		return err
 	}
-	if d, err := parser.AppendArg(p.Data, offset); err == nil {
-		p.Data = d
+	if err := t.client.Publish(ctx, t.channel(m.Nsp)+to+"#", b).Err(); err != nil {
+		return fmt.Errorf("redis streams adapter: publish: %w", err)
 	}
+	return nil
+}
+
+func (t *streamsTransport) Subscribe(ctx context.Context, nsp string, deliver func(*cluster.Message, string)) error {
+	ch := t.channel(nsp)
+	h := func(rm *goredis.Message) {
+		m, err := cluster.Decode([]byte(rm.Payload))
+		if err != nil {
+			t.log.Warn("redis streams adapter: malformed message dropped", "channel", rm.Channel, "err", err)
+			return
+		}
+		if m.Nsp == nsp {
+			deliver(m, "")
+		}
+	}
+	if err := t.bus.subscribe(ctx, []string{ch, ch + t.uid + "#"}, nil, h); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.nsps[nsp] = deliver
+	if !t.reading {
+		t.reading = true
+		t.wg.Add(1)
+		go t.readStream()
+	}
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *streamsTransport) Unsubscribe(nsp string) {
+	t.mu.Lock()
+	delete(t.nsps, nsp)
+	t.mu.Unlock()
+	ch := t.channel(nsp)
+	t.bus.unsubscribe([]string{ch, ch + t.uid + "#"}, nil)
+}
+
+// ServerCount is PUBSUB NUMSUB of the namespace channel, summed over the
+// nodes of a Redis Cluster (a subscriber is counted by the node it is
+// connected to).
+func (t *streamsTransport) ServerCount(ctx context.Context, nsp string) (int, error) {
+	return numSub(ctx, t.client, t.channel(nsp))
+}
+
+func (t *streamsTransport) Close() error {
+	t.cancel()
+	err := t.bus.close()
+	t.wg.Wait()
+	return err
 }
 
 // sessionKey is where Node's Streams adapter keeps a session.
@@ -213,50 +268,32 @@ const sessionKeyPrefix = "sio:session:"
 
 var offsetPattern = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
 
-// PersistSession stores a disconnected socket's state in Redis (Streams;
-// the other protocols keep it locally), as Node does: base64 of the
-// msgpack {sid, pid, rooms, data}, expiring after the recovery duration.
-func (a *ClusterAdapter) PersistSession(ctx context.Context, s *adapter.Session) error {
-	if a.opts.proto != protoStreams {
-		return a.mem.PersistSession(ctx, s)
-	}
-	d := a.nsp.RecoveryDuration()
-	if d <= 0 {
-		return nil
-	}
-	var data any = &object{}
+// PersistSession stores a disconnected socket's state in Redis, as Node
+// does: base64 of the msgpack {sid, pid, rooms, data}, expiring after ttl.
+func (t *streamsTransport) PersistSession(ctx context.Context, nsp string, s *adapter.Session, ttl time.Duration) error {
+	var data any = &wire.Object{}
 	if s.Data != nil {
-		if raw, err := json.Marshal(s.Data); err == nil {
-			if v, err := decodeJSON(raw, nil); err == nil {
-				data = v
-			}
+		if v, err := wire.FromGo(s.Data); err == nil && v != nil {
+			data = v
 		}
 	}
-	b, err := encodeMsgpack(obj("sid", s.SID, "pid", s.PID, "rooms", roomList(s.Rooms), "data", data))
+	b, err := wire.EncodeMsgpack(wire.Obj("sid", s.SID, "pid", s.PID, "rooms", wire.RoomList(s.Rooms), "data", data))
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.opts.requestsTimeout)
-	defer cancel()
-	return a.client.Set(ctx, sessionKeyPrefix+s.PID, base64.StdEncoding.EncodeToString(b), d).Err()
+	return t.client.Set(ctx, sessionKeyPrefix+s.PID, base64.StdEncoding.EncodeToString(b), ttl).Err()
 }
 
 // RestoreSession takes the session of pid out of Redis and reads the
-// events broadcast to its rooms after offset from the stream (Streams; the
-// other protocols restore locally). It returns (nil, nil) when the session
-// or the offset is gone.
-func (a *ClusterAdapter) RestoreSession(ctx context.Context, pid, offset string) (*adapter.Session, error) {
-	if a.opts.proto != protoStreams {
-		return a.mem.RestoreSession(ctx, pid, offset)
-	}
+// events broadcast to its rooms after offset from the stream. It returns
+// (nil, nil) when the session or the offset is gone.
+func (t *streamsTransport) RestoreSession(ctx context.Context, nsp, pid, offset string) (*adapter.Session, error) {
 	if !offsetPattern.MatchString(offset) {
 		return nil, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.opts.requestsTimeout)
-	defer cancel()
 	key := sessionKeyPrefix + pid
 	var get *goredis.StringCmd
-	if _, err := a.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	if _, err := t.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		get = p.Get(ctx, key)
 		p.Del(ctx, key)
 		return nil
@@ -270,7 +307,7 @@ func (a *ClusterAdapter) RestoreSession(ctx context.Context, pid, offset string)
 	if err != nil {
 		return nil, err
 	}
-	exists, err := a.client.XRange(ctx, a.opts.streamName, offset, offset).Result()
+	exists, err := t.client.XRange(ctx, t.opts.StreamName, offset, offset).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -281,32 +318,29 @@ func (a *ClusterAdapter) RestoreSession(ctx context.Context, pid, offset string)
 	if err != nil {
 		return nil, err
 	}
-	tree, err := decodeMsgpack(b)
+	tree, err := wire.DecodeMsgpack(b)
 	if err != nil {
 		return nil, err
 	}
-	so, ok := tree.(*object)
+	so, ok := tree.(*wire.Object)
 	if !ok {
 		return nil, errors.New("redis streams adapter: session is not an object")
 	}
 	sess := &adapter.Session{}
-	sid, _ := so.get("sid")
+	sid, _ := so.Get("sid")
 	sess.SID, _ = sid.(string)
-	spid, _ := so.get("pid")
+	spid, _ := so.Get("pid")
 	sess.PID, _ = spid.(string)
-	rv, _ := so.get("rooms")
-	sess.Rooms = asStrings(rv)
-	if dv, ok := so.get("data"); ok {
-		var x any
-		if json.Unmarshal(jsonOf(dv), &x) == nil {
-			sess.Data = x
-		}
+	rv, _ := so.Get("rooms")
+	sess.Rooms = wire.AsStrings(rv)
+	if dv, ok := so.Get("data"); ok {
+		sess.Data = wire.ToGo(dv)
 	}
 	if sess.SID == "" || sess.PID != pid {
 		return nil, nil
 	}
 	for range 100 {
-		entries, err := a.client.XRange(ctx, a.opts.streamName, nextOffset(offset), "+").Result()
+		entries, err := t.client.XRange(ctx, t.opts.StreamName, nextOffset(offset), "+").Result()
 		if err != nil {
 			return nil, err
 		}
@@ -315,27 +349,18 @@ func (a *ClusterAdapter) RestoreSession(ctx context.Context, pid, offset string)
 		}
 		for _, e := range entries {
 			offset = e.ID
-			if nsp, _ := e.Values["nsp"].(string); nsp != a.nsp.Name() {
+			if n, _ := e.Values["nsp"].(string); n != nsp {
 				continue
 			}
-			if t, _ := e.Values["type"].(string); t != "3" {
+			if typ, _ := e.Values["type"].(string); typ != "3" {
 				continue
 			}
-			_, data, _, _, err := streamEntry(e.Values)
+			m, err := streamEntry(e.Values)
 			if err != nil {
 				continue
 			}
-			ov, _ := data.get("opts")
-			opts := treeOpts(ov)
-			if !includesRooms(sess.Rooms, opts) {
-				continue
-			}
-			pv, _ := data.get("packet")
-			if po, ok := pv.(*object); ok {
-				po.set("nsp", a.nsp.Name())
-			}
-			p, err := treePacket(pv, a.nsp.Name())
-			if err != nil {
+			p, opts, err := m.BroadcastPacket()
+			if err != nil || !cluster.Includes(sess.Rooms, opts) {
 				continue
 			}
 			if d, err := parser.AppendArg(p.Data, e.ID); err == nil {
@@ -354,40 +379,21 @@ func nextOffset(id string) string {
 	return id[:i+1] + strconv.FormatUint(seq+1, 10)
 }
 
-// includesRooms is socket.io-adapter's shouldIncludePacket.
-func includesRooms(rooms []string, opts adapter.BroadcastOptions) bool {
-	included := len(opts.Rooms) == 0
-	for _, r := range opts.Rooms {
-		if slices.Contains(rooms, r) {
-			included = true
-			break
-		}
-	}
-	if !included {
-		return false
-	}
-	for _, r := range opts.Except {
-		if slices.Contains(rooms, r) {
-			return false
-		}
-	}
-	return true
-}
-
-// readStream reads the stream from the entries added after the adapter
-// started, and after a lost connection resumes from the last entry read.
-func (a *ClusterAdapter) readStream() {
-	defer a.readWG.Done()
+// readStream reads the stream from the entries added after the first
+// namespace subscribed, routes each to its namespace, and after a lost
+// connection resumes from the last entry read.
+func (t *streamsTransport) readStream() {
+	defer t.wg.Done()
 	last := "$"
 	backoff := 50 * time.Millisecond
 	down := false
-	for a.ctx.Err() == nil {
-		res, err := a.client.XRead(a.ctx, &goredis.XReadArgs{
-			Streams: []string{a.opts.streamName, last},
-			Count:   a.opts.readCount,
-			Block:   a.opts.block,
+	for t.ctx.Err() == nil {
+		res, err := t.client.XRead(t.ctx, &goredis.XReadArgs{
+			Streams: []string{t.opts.StreamName, last},
+			Count:   t.opts.ReadCount,
+			Block:   t.opts.BlockTime,
 		}).Result()
-		if a.ctx.Err() != nil {
+		if t.ctx.Err() != nil {
 			return
 		}
 		if errors.Is(err, goredis.Nil) {
@@ -395,11 +401,11 @@ func (a *ClusterAdapter) readStream() {
 		}
 		if err != nil {
 			if !down {
-				a.log.Warn("redis streams adapter: reading the stream failed; retrying", "err", err)
+				t.log.Warn("redis streams adapter: reading the stream failed; retrying", "err", err)
 			}
 			down = true
 			select {
-			case <-a.ctx.Done():
+			case <-t.ctx.Done():
 				return
 			case <-time.After(backoff):
 			}
@@ -407,34 +413,37 @@ func (a *ClusterAdapter) readStream() {
 			continue
 		}
 		if down {
-			a.log.Info("redis streams adapter: reading the stream again", "from", last)
+			t.log.Info("redis streams adapter: reading the stream again", "from", last)
 			down = false
 		}
 		backoff = 50 * time.Millisecond
 		for _, s := range res {
 			for _, m := range s.Messages {
 				last = m.ID
-				a.onEntry(m)
+				t.onEntry(m)
 			}
 		}
 	}
 }
 
-func (a *ClusterAdapter) onEntry(m goredis.XMessage) {
+func (t *streamsTransport) onEntry(e goredis.XMessage) {
 	defer func() {
 		if r := recover(); r != nil {
-			a.log.Error("redis streams adapter: entry handler panicked; entry dropped", "id", m.ID, "panic", r,
+			t.log.Error("redis streams adapter: entry handler panicked; entry dropped", "id", e.ID, "panic", r,
 				"stack", string(debug.Stack()))
 		}
 	}()
-	if nsp, _ := m.Values["nsp"].(string); nsp != a.nsp.Name() {
+	nsp, _ := e.Values["nsp"].(string)
+	t.mu.Lock()
+	deliver := t.nsps[nsp]
+	t.mu.Unlock()
+	if deliver == nil {
 		return
 	}
-	typ, data, uid, nsp, err := streamEntry(m.Values)
-	if err == nil {
-		err = a.handle(false, typ, data, uid, nsp, m.ID)
+	m, err := streamEntry(e.Values)
+	if err != nil {
+		t.log.Warn("redis streams adapter: malformed entry dropped", "id", e.ID, "err", err)
+		return
 	}
-	if err != nil && !errors.Is(err, errWrongNsp) {
-		a.log.Warn("redis streams adapter: malformed entry dropped", "id", m.ID, "err", err)
-	}
+	deliver(m, e.ID)
 }

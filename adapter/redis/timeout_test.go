@@ -32,7 +32,7 @@ func TestRequestsTimeout(t *testing.T) {
 	// The adapter returns what it got with the error (the server's
 	// FetchSockets, like Node's, reports only the error).
 	start := time.Now()
-	infos, err := a.io.Sockets().Adapter().FetchSockets(context.Background(), adapter.BroadcastOptions{})
+	infos, err := a.io.MainNamespace().Adapter().FetchSockets(context.Background(), adapter.BroadcastOptions{})
 	if !errors.Is(err, redisadapter.ErrTimeout) || len(infos) != 2 {
 		t.Fatalf("adapter fetch: %d sockets, %v", len(infos), err)
 	}

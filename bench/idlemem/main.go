@@ -156,7 +156,7 @@ func runServer(engineOnly bool) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	count := func() int { return len(srv.Sockets().Sockets()) }
+	count := func() int { return len(srv.MainNamespace().Sockets()) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/heap", pprof.Index)
 	if engineOnly {

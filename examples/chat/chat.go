@@ -269,7 +269,7 @@ func (c *chat) connected(s *socketio.Socket) {
 // chatRoomOf returns the chat room among the socket's rooms (not its own
 // room), or "".
 func (c *chat) chatRoomOf(s *socketio.Socket) string {
-	for _, r := range s.Rooms() {
+	for r := range s.Rooms().All() {
 		if r != s.ID() {
 			return r
 		}

@@ -45,9 +45,9 @@ func main() {
 		socketio.On(s, "chat", func(msg string) {
 			_ = io.Emit("chat", map[string]any{"from": s.ID(), "via": *name, "text": msg})
 		})
-		socketio.OnAck(s, "join", func(room string) string {
+		socketio.OnAck(s, "join", func(room string) (string, error) {
 			s.Join(room)
-			return "joined " + room
+			return "joined " + room, nil
 		})
 		socketio.On(s, "to-room", func(m struct {
 			Room string `json:"room"`
@@ -93,7 +93,7 @@ func main() {
 	defer stop()
 	// Greet the other servers, and count them.
 	time.Sleep(500 * time.Millisecond)
-	if n, err := io.Sockets().Adapter().ServerCount(ctx); err == nil {
+	if n, err := io.MainNamespace().Adapter().ServerCount(ctx); err == nil {
 		logger.Info("servers in the cluster", "count", n)
 	}
 	_ = io.ServerSideEmit(ctx, "hello", *name)

@@ -36,7 +36,7 @@ func newServer() (*socketio.Server, error) {
 
 		socketio.On(socket, "mensaje", func(data string) {
 			log.Printf("Mensaje recibido: %s", data)
-			socket.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
+			_ = socket.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
 		})
 
 		socket.OnDisconnect(func(string) {

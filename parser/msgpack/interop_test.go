@@ -162,7 +162,11 @@ func newServer(t *testing.T) string {
 		})
 	}
 	io.OnConnection(setup)
-	io.Of("/admin").OnConnection(setup)
+	admin, err := io.Of("/admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin.OnConnection(setup)
 	hs := httptest.NewServer(io)
 	t.Cleanup(func() {
 		hs.Close()

@@ -86,7 +86,7 @@ func main() {
 		log.Fatal(err)
 	}
 	io.OnConnection(func(s *socketio.Socket) {
-		socketio.OnAck(s, "echo", func(data string) string { return data })
+		socketio.OnAck(s, "echo", func(data string) (string, error) { return data, nil })
 		socketio.On(s, "msg", func(data string) { _ = s.Emit("msg", data) })
 	})
 
@@ -102,7 +102,7 @@ func main() {
 			Heap:       int64(ms.HeapInuse),
 			Stack:      int64(ms.StackInuse),
 			Goroutines: runtime.NumGoroutine(),
-			Sockets:    len(io.Sockets().Sockets()),
+			Sockets:    len(io.MainNamespace().Sockets()),
 		})
 	})
 	mux.HandleFunc("/bcast", func(w http.ResponseWriter, r *http.Request) {

@@ -7,13 +7,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gosio/socketio/adapter"
 	"github.com/gosio/socketio/engineio"
 	"github.com/gosio/socketio/parser"
 )
 
-// client is one Engine.IO connection and the namespace sockets multiplexed
-// on it (Node's Client).
-type client struct {
+// engineClient is one Engine.IO connection and the namespace sockets
+// multiplexed on it (Node's Client; not the Go client of package client).
+type engineClient struct {
 	srv  *Server
 	conn *engineio.Conn
 	dec  parser.PacketDecoder // used only by the engine's message handler
@@ -39,7 +40,7 @@ var (
 )
 
 func (s *Server) onEngineConn(conn *engineio.Conn) {
-	cl := &client{
+	cl := &engineClient{
 		srv:     s,
 		conn:    conn,
 		dec:     s.cfg.Parser.NewDecoder(),
@@ -52,7 +53,7 @@ func (s *Server) onEngineConn(conn *engineio.Conn) {
 	conn.OnClose(cl.onClose)
 }
 
-func (cl *client) onConnectTimeout() {
+func (cl *engineClient) onConnectTimeout() {
 	cl.mu.Lock()
 	joined := cl.joined
 	cl.mu.Unlock()
@@ -63,7 +64,7 @@ func (cl *client) onConnectTimeout() {
 }
 
 // onMessage runs on the engine's reading goroutine, one message at a time.
-func (cl *client) onMessage(data []byte, binary bool) {
+func (cl *engineClient) onMessage(data []byte, binary bool) {
 	cl.mu.Lock()
 	failed := cl.failed
 	cl.mu.Unlock()
@@ -93,7 +94,7 @@ func (cl *client) onMessage(data []byte, binary bool) {
 // growPartial accounts for a message of n bytes that went into a packet
 // still waiting for attachments: past MaxBinaryPacketBytes the connection
 // fails, and the first one starts the BinaryPacketTimeout clock.
-func (cl *client) growPartial(n int) bool {
+func (cl *engineClient) growPartial(n int) bool {
 	cfg := &cl.srv.cfg
 	cl.partialBytes += n
 	if cl.partialBytes > cfg.MaxBinaryPacketBytes {
@@ -126,7 +127,7 @@ func (cl *client) growPartial(n int) bool {
 }
 
 // endPartial forgets the packet in assembly: it is complete, or failed.
-func (cl *client) endPartial() {
+func (cl *engineClient) endPartial() {
 	if !cl.partial {
 		return
 	}
@@ -136,7 +137,7 @@ func (cl *client) endPartial() {
 	cl.mu.Unlock()
 }
 
-func (cl *client) stopPartialLocked() {
+func (cl *engineClient) stopPartialLocked() {
 	if cl.partialTimer != nil {
 		cl.partialTimer.Stop()
 		cl.partialTimer = nil
@@ -149,7 +150,7 @@ func (cl *client) stopPartialLocked() {
 // engine session ends in order, as Node's does: what is queued is still
 // sent and a polling client gets the close packet with its next poll (so it
 // sees "transport close", not a failed request).
-func (cl *client) fail(err error) {
+func (cl *engineClient) fail(err error) {
 	cl.srv.cfg.Logger.Debug("socket.io: closing connection on a bad packet", "sid", cl.conn.ID(), "err", err)
 	cl.mu.Lock()
 	cl.failed = true
@@ -162,7 +163,7 @@ func (cl *client) fail(err error) {
 	cl.conn.End(engineio.ReasonParseError, err)
 }
 
-func (cl *client) socketList() []*Socket {
+func (cl *engineClient) socketList() []*Socket {
 	socks := make([]*Socket, 0, len(cl.sockets))
 	for _, s := range cl.sockets {
 		if s != nil { // nil: a CONNECT being looked up
@@ -172,7 +173,7 @@ func (cl *client) socketList() []*Socket {
 	return socks
 }
 
-func (cl *client) onPacket(p *parser.Packet) {
+func (cl *engineClient) onPacket(p *parser.Packet) {
 	if p.Namespace == "" {
 		p.Namespace = "/"
 	}
@@ -199,7 +200,7 @@ func (cl *client) onPacket(p *parser.Packet) {
 	}
 }
 
-func (cl *client) connect(p *parser.Packet) {
+func (cl *engineClient) connect(p *parser.Packet) {
 	cl.mu.Lock()
 	if cl.closed {
 		cl.mu.Unlock()
@@ -229,17 +230,44 @@ func (cl *client) connect(p *parser.Packet) {
 			return
 		}
 	}
-	nsp := cl.srv.namespaceFor(p.Namespace, auth)
+	nsp, err := cl.srv.namespaceFor(p.Namespace, auth)
+	if err != nil {
+		// The namespace's adapter could not be created (logged by the
+		// lookup); nothing is kept, a later CONNECT tries again.
+		release()
+		cl.sendConnectError(p.Namespace, &ConnectError{Message: errNamespaceUnavailable})
+		return
+	}
 	if nsp == nil {
 		release()
 		cl.sendConnectError(p.Namespace, &ConnectError{Message: "Invalid namespace"})
 		return
 	}
-	s := newSocket(nsp, cl, auth, p.Data)
+	if nsp.wantsRestore(auth) {
+		// Restoring a session may reach the adapter's broker (Redis
+		// Streams): not on the connection's reader. The namespace's slot
+		// stays reserved meanwhile (a client sends nothing else for it
+		// before the CONNECT answer).
+		if !cl.srv.track.Go(func() { cl.open(p, nsp, auth, nsp.restore(auth)) }) {
+			// The server is closing: nothing opens.
+			release()
+			nsp.release() // the lookup's reference
+		}
+		return
+	}
+	cl.open(p, nsp, auth, nil)
+}
+
+// open creates the socket of a CONNECT, with the session restored for it
+// (or nil), and queues its connection.
+func (cl *engineClient) open(p *parser.Packet, nsp *Namespace, auth map[string]any, sess *adapter.Session) {
+	s := newSocket(nsp, cl, auth, p.Data, sess)
 	cl.mu.Lock()
 	if cl.closed {
 		delete(cl.sockets, p.Namespace)
 		cl.mu.Unlock()
+		s.cancel()
+		s.releaseNamespace()
 		return
 	}
 	cl.sockets[p.Namespace] = s
@@ -250,7 +278,7 @@ func (cl *client) connect(p *parser.Packet) {
 
 // joinedNamespace records a successful namespace connection, which clears
 // the connect timeout.
-func (cl *client) joinedNamespace() {
+func (cl *engineClient) joinedNamespace() {
 	cl.mu.Lock()
 	cl.joined = true
 	t := cl.connectTimer
@@ -262,7 +290,7 @@ func (cl *client) joinedNamespace() {
 }
 
 // remove forgets s (its namespace connection ended or failed).
-func (cl *client) remove(s *Socket) {
+func (cl *engineClient) remove(s *Socket) {
 	cl.mu.Lock()
 	if cl.sockets[s.nsp.name] == s {
 		delete(cl.sockets, s.nsp.name)
@@ -270,7 +298,7 @@ func (cl *client) remove(s *Socket) {
 	cl.mu.Unlock()
 }
 
-func (cl *client) onClose(reason string, _ error) {
+func (cl *engineClient) onClose(reason string, _ error) {
 	cl.mu.Lock()
 	cl.closed = true
 	cl.stopPartialLocked()
@@ -287,7 +315,7 @@ func (cl *client) onClose(reason string, _ error) {
 }
 
 // writePacket encodes p and queues it on the connection.
-func (cl *client) writePacket(p *parser.Packet) error {
+func (cl *engineClient) writePacket(p *parser.Packet) error {
 	enc, err := cl.srv.encode(p)
 	if err != nil {
 		return err
@@ -295,14 +323,14 @@ func (cl *client) writePacket(p *parser.Packet) error {
 	return cl.conn.Write(enc...)
 }
 
-func (cl *client) sendConnectError(nsp string, ce *ConnectError) {
+func (cl *engineClient) sendConnectError(nsp string, ce *ConnectError) {
 	data, _ := json.Marshal(ce)
 	_ = cl.writePacket(&parser.Packet{Type: parser.ConnectError, Namespace: nsp, Data: data})
 }
 
 // disconnectAll disconnects every socket of the connection, then closes it
 // (Node's socket.disconnect(true)).
-func (cl *client) disconnectAll() {
+func (cl *engineClient) disconnectAll() {
 	cl.mu.Lock()
 	socks := cl.socketList()
 	cl.mu.Unlock()

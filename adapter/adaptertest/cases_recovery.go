@@ -1,0 +1,162 @@
+package adaptertest
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gosio/socketio/client"
+)
+
+// A client loses its transport; meanwhile events are broadcast from
+// another node; it comes back to the server that had its session and
+// recovers it: same id, rooms and data, and the events it missed, in order,
+// once, without those that were not for it.
+func testRecoverySameNode(t *testing.T, e *env) { testRecovery(t, e, false) }
+
+// As testRecoverySameNode, but the client comes back to another server of
+// the cluster, which restores the session kept through the broker.
+func testRecoveryOtherNode(t *testing.T, e *env) { testRecovery(t, e, true) }
+
+type missed struct {
+	event string
+	args  []any
+}
+
+func testRecovery(t *testing.T, e *env, moveNode bool) {
+	c := e.newCluster(t, clusterOpts{recovery: true})
+	home := c.nodes[0]
+	emitter := c.nodes[len(c.nodes)-1]
+	back := home
+	if moveNode {
+		emitter, back = c.nodes[1], c.nodes[len(c.nodes)-1]
+	}
+	// A witness in the same rooms tells when the broadcasts have crossed
+	// the cluster. It is not on the home node, which must keep (or find)
+	// what was broadcast to rooms whose only local member is away.
+	witness := home
+	switch {
+	case moveNode:
+		witness = back
+	case len(c.nodes) > 2:
+		witness = c.nodes[1]
+	case len(c.nodes) == 2:
+		witness = emitter
+	}
+	px := newProxy(t, home.addr)
+	r := c.connect(t, home, "R", peerOpts{transport: "websocket", url: px.url(), reconnect: true})
+	w := c.connect(t, witness, "W", peerOpts{})
+	rs, ws := r.main(), w.main()
+	c.joinRooms(t, rs, "room1", "room2")
+	c.joinRooms(t, ws, "room1", "room2")
+	nsp := emitter.of(mainNsp)
+	c.awaitRoute(t, emitter.name+" to room1", func(ev string, args ...any) error { return emit(nsp.To("room1"), ev, args...) }, rs, ws)
+	c.awaitRoute(t, emitter.name+" to room2", func(ev string, args ...any) error { return emit(nsp.To("room2"), ev, args...) }, rs, ws)
+	if err := emit(nsp.To("room1"), "before", 0); err != nil {
+		t.Fatal(err)
+	}
+	rs.expectWithOffset(t, "before", 0) // the client has an offset now
+	ws.expectWithOffset(t, "before", 0)
+
+	px.cut()
+	if reason := rs.expectDisconnect(t); reason == client.ReasonIOServerDisconnect {
+		t.Fatalf("client reason %q after a cut", reason)
+	}
+	// The disconnect handlers run once the session is stored.
+	reason := home.expectDisconnect(t, mainNsp, rs.id)
+	t.Logf("server reason after the cut: %q", reason)
+
+	wanted := []missed{
+		{"missed", []any{1, "to room1"}},
+		{"missed", []any{2, "to all"}},
+		{"missed", []any{3, "to room2 except room9", map[string]any{"bin": []byte{1, 2, 3}}}},
+		{"missed", []any{4, "to room1 and room3"}},
+	}
+	emits := []struct {
+		op   func() error
+		what string
+	}{
+		{func() error { return emit(nsp.To("room1"), wanted[0].event, wanted[0].args...) }, "to room1"},
+		{func() error { return emit(all(nsp), wanted[1].event, wanted[1].args...) }, "to all"},
+		{func() error { return emit(nsp.To("room2").Except("room9"), wanted[2].event, wanted[2].args...) }, "to room2 except room9"},
+		{func() error { return emit(nsp.Except("room1"), "not-for-r", "except room1") }, "except room1"},
+		{func() error { return emit(nsp.To("room3"), "not-for-r", "to room3") }, "to room3"},
+		{func() error { return emit(nsp.To("room1", "room3"), wanted[3].event, wanted[3].args...) }, "to room1 and room3"},
+	}
+	for _, em := range emits {
+		if err := em.op(); err != nil {
+			t.Fatalf("emit %s while the client is away: %v", em.what, err)
+		}
+	}
+	// The witness got them all: they crossed the cluster. The node the
+	// client comes back to has no client of its own in these rooms to show
+	// that it has seen them too; give it the Quiet time.
+	for _, m := range wanted {
+		ws.expectWithOffset(t, m.event, m.args...)
+	}
+	time.Sleep(c.o.Quiet)
+
+	px.restore(back.addr)
+	select {
+	case id := <-rs.conns:
+		if id != rs.id {
+			t.Fatalf("reconnected as %s, want the session's id %s (recovered %v)", id, rs.id, rs.s.Recovered())
+		}
+	case <-time.After(c.o.Wait):
+		t.Fatalf("not reconnected within %v", c.o.Wait)
+	}
+	if !rs.s.Recovered() {
+		t.Fatalf("reconnected to node %s without recovering its session", back.name)
+	}
+	// The missed events, first, in order.
+	for i, m := range wanted {
+		ev := rs.next(t)
+		if ev.Name != m.event || !hasArgsAndOffset(ev, m.args) {
+			t.Fatalf("missed event %d: got %s%s, want %s%s + offset", i, ev.Name, eventArgs(ev), m.event, canon(m.args))
+		}
+	}
+
+	// The session's rooms and data are back, on the node it is on now.
+	ctx, cancel := context.WithTimeout(context.Background(), c.o.Wait)
+	defer cancel()
+	rss, err := fetchSockets(ctx, emitter.of(mainNsp).In(rs.id))
+	if err != nil || len(rss) != 1 {
+		t.Fatalf("fetch the recovered socket: %d, %v", len(rss), err)
+	}
+	if got, want := sortedCopy(rss[0].Rooms.Slice()), sortedCopy([]string{rs.id, "room1", "room2"}); !slices.Equal(got, want) {
+		t.Errorf("recovered rooms %v, want %v", got, want)
+	}
+	if got, want := canonJSON(rss[0].Data), canon(map[string]any{"name": "R", "node": home.name}); got != want {
+		t.Errorf("recovered data %s, want %s", got, want)
+	}
+	if ids := localSockets(back.of(mainNsp).In("room2")); !slices.Contains(ids, rs.id) {
+		t.Errorf("node %s: the recovered socket is not a local member of room2 (%v)", back.name, ids)
+	}
+	// And it gets new broadcasts to its rooms.
+	c.awaitRoute(t, emitter.name+" to room2 after recovery", func(ev string, args ...any) error { return emit(nsp.To("room2"), ev, args...) }, rs)
+	if err := emit(nsp.To("room2"), "after", 5); err != nil {
+		t.Fatal(err)
+	}
+	rs.expectWithOffset(t, "after", 5)
+	c.quiet(t, []*csock{rs}, "missed", "not-for-r", "after")
+}
+
+// next returns the next event the socket received, whatever it is.
+func (cs *csock) next(t *testing.T) *client.Event {
+	t.Helper()
+	return cs.await(t, cs.wait(), "event", func(*client.Event) bool { return true })
+}
+
+// hasArgsAndOffset reports whether the event's arguments are want followed
+// by a recovery offset.
+func hasArgsAndOffset(e *client.Event, want []any) bool {
+	vals, err := e.Args().Values()
+	if err != nil || len(vals) != len(want)+1 {
+		return false
+	}
+	if off, ok := vals[len(vals)-1].(string); !ok || off == "" {
+		return false
+	}
+	return canon(vals[:len(want)]) == canon(want)
+}
