@@ -264,6 +264,24 @@ func testPretty(t *testing.T, p peer) {
 	}
 }
 
+// TestReconnection: when the server goes away, connect reports it and
+// reconnects, or exits with code 6 with --no-reconnect.
+func TestReconnection(t *testing.T) {
+	g := startGoPeer(t).(*goPeer)
+	c := startCLI(t, "connect", "--format", "json", g.URL())
+	c.expectContains(`"state":"connected"`)
+	n := startCLI(t, "connect", "--no-reconnect", "--format", "json", g.URL())
+	n.expectContains(`"state":"connected"`)
+	g.close()
+	n.expectContains(`"state":"disconnected"`, `"reason":"transport close"`)
+	n.waitCode(exitDisconnected)
+	c.expectContains(`"state":"disconnected"`, `"reason":"transport close"`)
+	c.expectContains(`"state":"reconnecting"`, `"attempt":"1"`)
+	c.expectContains(`"state":"connect_error"`, `connection refused`)
+	c.interrupt()
+	c.waitCode(exitOK)
+}
+
 // TestConnectionFailures: a refused port, a silent server, bad URLs and
 // TLS give a clear error and their exit code.
 func TestConnectionFailures(t *testing.T) {

@@ -23,8 +23,9 @@ waits instead, up to --timeout, for the acknowledgement and prints its
 arguments as a JSON array.
 
 Arguments are JSON values: strings need their quotes ('"hello"'); binary
-values are written {"$binary":"<base64>"}. Negative numbers are arguments,
-not flags; "--" ends the flags.
+values are written {"$binary":"<base64>"} (an object holding one is sent
+with its keys sorted). Negative numbers are arguments, not flags; "--"
+ends the flags.
 
 Exit status: 0 when sent (and, with --ack, answered); 2 for a bad command
 line; 3 when the connection fails; 4 when the server refuses the

@@ -137,13 +137,14 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			pos = append(pos, a)
 			continue
 		}
-		name := strings.TrimLeft(a, "-")
+		// A flag without "=value" takes the next argument as its value,
+		// unless it is a boolean.
 		chunk := []string{a}
-		if k := strings.IndexByte(name, '='); k >= 0 {
-			name = name[:k]
-		} else if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
-			chunk = append(chunk, args[i+1])
-			i++
+		if name := strings.TrimLeft(a, "-"); !strings.Contains(name, "=") {
+			if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+				chunk = append(chunk, args[i+1])
+				i++
+			}
 		}
 		if err := fs.Parse(chunk); err != nil {
 			return nil, err

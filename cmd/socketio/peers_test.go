@@ -78,6 +78,7 @@ func (n *nodePeer) Expect(t *testing.T, ev string, match func(testutil.Event) bo
 
 // goPeer is cli-server.mjs's application on our server.
 type goPeer struct {
+	once sync.Once
 	srv  *httptest.Server
 	io   *socketio.Server
 	mu   sync.Mutex
@@ -115,11 +116,14 @@ func (g *goPeer) handler() http.Handler {
 	return mux
 }
 
+// close stops the server (Node's io.close()), then its listener.
 func (g *goPeer) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = g.io.Shutdown(ctx)
-	g.srv.Close()
+	g.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = g.io.Shutdown(ctx)
+		g.srv.Close()
+	})
 }
 
 func (g *goPeer) URL() string { return g.srv.URL }

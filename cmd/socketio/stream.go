@@ -131,7 +131,7 @@ type streamFlags struct {
 func (o *streamFlags) register(fs *flag.FlagSet, format string) {
 	o.conn.register(fs, true)
 	o.out.register(fs, format)
-	fs.Var(&o.reply, "reply", "answer the server's acknowledgement requests with this argument (`JSON`; repeatable, one argument each; default: no answer)")
+	fs.Var(&o.reply, "reply", "answer the acknowledgement requests of the events printed with this argument (`JSON`; repeatable, one argument each; default: no answer)")
 }
 
 // stream runs connect (interactive) and listen: it prints what the
