@@ -230,13 +230,20 @@ func testAckTimeout(t *testing.T, p peer) {
 	c.waitCode(exitOK)
 }
 
-// connect ends with 0 at the end of stdin, listen with 0 on SIGINT.
+// connect ends with 0 at the end of stdin, listen with 0 on SIGINT or
+// after --count events.
 func testStop(t *testing.T, p peer) {
 	c := startCLI(t, "connect", "--format", "json", p.URL())
 	c.expectContains(`"state":"connected"`)
 	c.closeStdin()
 	c.expectContains(`"state":"disconnected"`, `"reason":"io client disconnect"`)
 	c.waitCode(exitOK)
+
+	// --count: that many events and no more, though more follow at once.
+	r := runCLI(t, "", "listen", "-c", "2", p.URL()).want(t, exitOK)
+	if lines := jsonLines(t, r.stdout); len(lines) != 2 || lines[0]["event"] != "welcome" || lines[1]["event"] != "news" {
+		t.Fatalf("want welcome and news only:\n%s", r)
+	}
 
 	l := startCLI(t, "listen", p.URL(), "news")
 	l.expectContains(`"event":"news"`)

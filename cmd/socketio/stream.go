@@ -173,6 +173,10 @@ func (c *cli) stream(ctx context.Context, o *streamFlags, rawURL string, only []
 			if len(filter) > 0 && !filter[ev.Name] {
 				return
 			}
+			n := seen.Add(1)
+			if o.count > 0 && n > int64(o.count) {
+				return // done: the command is ending
+			}
 			if len(reply) > 0 && ev.HasAck() {
 				if err := ev.Ack(reply...); err != nil {
 					c.errorf("acknowledging %q: %v", ev.Name, err)
@@ -183,7 +187,7 @@ func (c *cli) stream(ctx context.Context, o *streamFlags, rawURL string, only []
 				w.finish(exitError)
 				return
 			}
-			if o.count > 0 && seen.Add(1) == int64(o.count) {
+			if n == int64(o.count) {
 				w.finish(exitOK)
 			}
 		})
