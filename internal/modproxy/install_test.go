@@ -320,14 +320,18 @@ func (g *goTool) consumer(t *testing.T, proxy, name, src string) *consumerModule
 	return c
 }
 
-// sums returns the lines of every go.sum of the repository but those of its
-// own modules, deduplicated.
+// sums returns the lines of every go.sum of the repository (and of its
+// go.work.sum) but those of its own modules, deduplicated.
 func (g *goTool) sums(t *testing.T) string {
 	t.Helper()
 	seen := map[string]bool{}
 	var b strings.Builder
+	files := []string{filepath.Join(g.root, "go.work.sum")}
 	for _, m := range g.mods {
-		data, err := os.ReadFile(filepath.Join(g.root, filepath.FromSlash(m.Dir), "go.sum"))
+		files = append(files, filepath.Join(g.root, filepath.FromSlash(m.Dir), "go.sum"))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
 		if os.IsNotExist(err) {
 			continue
 		}
