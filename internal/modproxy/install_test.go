@@ -147,7 +147,8 @@ func TestGoGetNeedsEveryModule(t *testing.T) {
 // TestModuleLayout checks what go get relies on and the tests cannot see
 // otherwise: no go.mod has a replace directive (go get ignores them), the
 // modules require each other at the version the go.work names (one tag of
-// every module makes a consistent release), and every module is in the
+// every module makes a consistent release) and the go.work replaces each
+// such requirement by the module's directory, and every module is in the
 // go.work and in the Makefile's MODULES (so lint and tests cover it).
 func TestModuleLayout(t *testing.T) {
 	g := newGoTool(t)
@@ -172,8 +173,14 @@ func TestModuleLayout(t *testing.T) {
 			case "replace":
 				t.Errorf("%s/go.mod: replace directive %q (go get ignores it; the go.work serves local development)", m.Dir, strings.Join(d, " "))
 			case "require":
-				if len(d) >= 3 && paths[d[1]] && d[2] != version {
+				if len(d) < 3 || !paths[d[1]] {
+					continue
+				}
+				if d[2] != version {
 					t.Errorf("%s/go.mod requires %s %s, not the go.work's %s", m.Dir, d[1], d[2], version)
+				}
+				if v, err := modproxy.WorkspaceVersion(g.root, d[1]); err != nil || v != d[2] {
+					t.Errorf("%s/go.mod requires %s %s, which the go.work does not replace by its directory (%v)", m.Dir, d[1], d[2], err)
 				}
 			}
 		}
