@@ -1,6 +1,6 @@
 module github.com/gosio/socketio
 
-go 1.26
+go 1.25.0
 
 require (
 	github.com/lxzan/gws v1.8.9

@@ -159,7 +159,7 @@ const (
 )
 
 func newSocket(nsp *Namespace, cl *engineClient, auth map[string]any, authRaw json.RawMessage, sess *adapter.Session) *Socket {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(cl.conn.Request().Context())
 	s := &Socket{
 		id:        newID(),
 		nsp:       nsp,
@@ -234,7 +234,11 @@ func (s *Socket) BindAuth(v any) error {
 // sockets of every namespace.
 func (s *Socket) Conn() *engineio.Conn { return s.ec.conn }
 
-// Context returns a context cancelled when the socket disconnects.
+// Context returns a context cancelled when the socket disconnects. It
+// carries the values of the context of the HTTP request that opened the
+// Engine.IO session (engineio.Request.Context): what router or net/http
+// middleware stored there, such as the authenticated user, is readable
+// with Context().Value in connection middleware and in handlers.
 func (s *Socket) Context() context.Context { return s.ctx }
 
 // Data returns the value set with SetData (Node's socket.data).

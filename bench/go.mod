@@ -1,9 +1,9 @@
 module github.com/gosio/socketio/bench
 
-go 1.26
+go 1.25.0
 
 require (
-	github.com/gosio/socketio v0.0.0
+	github.com/gosio/socketio v0.1.0
 	github.com/lxzan/gws v1.8.9
 )
 
@@ -11,5 +11,3 @@ require (
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
 )
-
-replace github.com/gosio/socketio => ..

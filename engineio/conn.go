@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -54,7 +55,8 @@ var (
 
 // Request is what a session keeps of the HTTP request that opened it. Its
 // Header and URL are the request's own (with Host added to Header, as Node
-// has it), not copies: treat them as read-only.
+// has it), not copies: treat them as read-only. Context carries the values
+// the router's middleware put into the request.
 type Request struct {
 	Method     string
 	URL        *url.URL
@@ -66,6 +68,29 @@ type Request struct {
 	TLS *tls.ConnectionState
 	// Time is when the handshake request arrived.
 	Time time.Time
+
+	// ctx is the request's context, kept as it is (Context drops its
+	// cancellation): one interface value per session.
+	ctx context.Context
+}
+
+// Context returns the context of the HTTP request that opened the session
+// without its cancellation and deadline (context.WithoutCancel): the values
+// that router or net/http middleware stored in it (an authenticated user,
+// a request id) stay readable for the session's whole life, long after
+// that request has been answered. For a client that starts with polling it
+// is the context of the handshake GET; for a WebSocket-only client, that
+// of the upgrade request. Later polls and the upgrade to WebSocket do not
+// change it. A Request the server did not make returns
+// context.Background().
+//
+// Keeping the context keeps what it references (the values, and net/http's
+// own per-connection context) for as long as the session lives.
+func (r *Request) Context() context.Context {
+	if r.ctx == nil {
+		return context.Background()
+	}
+	return context.WithoutCancel(r.ctx)
 }
 
 // snapshot keeps what the session needs of its first request. The header
@@ -90,6 +115,7 @@ func snapshot(r *http.Request, now time.Time) *Request {
 		RemoteAddr: r.RemoteAddr,
 		TLS:        r.TLS,
 		Time:       now,
+		ctx:        r.Context(),
 	}
 }
 

@@ -8,7 +8,8 @@
 //
 // Commands (every one names a client with "c"):
 //   {"cmd":"connect","c":"a","nsp":"/","auth":{...},"transports":["websocket"],"query":{...},
-//    "manager":"m1","reconnection":false,"parser":"msgpack"}     parser: socket.io-msgpack-parser instead of the default
+//    "manager":"m1","reconnection":false,"parser":"msgpack",      parser: socket.io-msgpack-parser instead of the default
+//    "extraHeaders":{"authorization":"Bearer x"}}                 sent with every HTTP request and the WebSocket upgrade
 //   {"cmd":"emit","c":"a","event":"x","args":[...],"ack":true,"seq":1,"timeout":1000}
 //   {"cmd":"reply","c":"a","event":"x","args":[...],"delay":0}   ack server events "x" with args
 //   {"cmd":"disconnect","c":"a"}
@@ -56,6 +57,7 @@ const commands = {
       forceNew: !cmd.manager,
       query: cmd.query,
       auth: cmd.auth,
+      extraHeaders: cmd.extraHeaders,
       timeout: 5000,
     };
     if (cmd.parser === "msgpack") opts.parser = msgpackParser;

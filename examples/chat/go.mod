@@ -1,9 +1,9 @@
 module github.com/gosio/socketio/examples/chat
 
-go 1.26
+go 1.25.0
 
 require (
-	github.com/gosio/socketio v0.0.0
+	github.com/gosio/socketio v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -12,5 +12,3 @@ require (
 	github.com/klauspost/compress v1.17.9 // indirect
 	github.com/lxzan/gws v1.8.9 // indirect
 )
-
-replace github.com/gosio/socketio => ../..

@@ -3,8 +3,8 @@ module github.com/gosio/socketio/examples/cluster
 go 1.26.0
 
 require (
-	github.com/gosio/socketio v0.0.0
-	github.com/gosio/socketio/adapter/redis v0.0.0
+	github.com/gosio/socketio v0.1.0
+	github.com/gosio/socketio/adapter/redis v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
@@ -17,9 +17,4 @@ require (
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
-)
-
-replace (
-	github.com/gosio/socketio => ../..
-	github.com/gosio/socketio/adapter/redis => ../../adapter/redis
 )

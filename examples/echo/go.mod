@@ -1,13 +1,11 @@
 module github.com/gosio/socketio/examples/echo
 
-go 1.26
+go 1.25.0
 
-require github.com/gosio/socketio v0.0.0
+require github.com/gosio/socketio v0.1.0
 
 require (
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
 	github.com/lxzan/gws v1.8.9 // indirect
 )
-
-replace github.com/gosio/socketio => ../..

@@ -1,9 +1,9 @@
 module github.com/gosio/socketio/parser/msgpack
 
-go 1.26
+go 1.25.0
 
 require (
-	github.com/gosio/socketio v0.0.0
+	github.com/gosio/socketio v0.1.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	go.uber.org/goleak v1.3.0
 )
@@ -14,5 +14,3 @@ require (
 	github.com/lxzan/gws v1.8.9 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 )
-
-replace github.com/gosio/socketio => ../..

@@ -1,0 +1,106 @@
+// Command echo serves the seed's Socket.IO backend ("mensaje" ->
+// "respuesta") on an Echo (v5) instance, behind Echo's request logger and
+// panic recoverer and an Echo middleware that authenticates the user. The
+// middleware puts the user into the request's context (c.Set alone stays in
+// Echo's context, which Socket.IO never sees), and from there it reaches
+// the socket through Socket.Context: the connection middleware refuses
+// anonymous clients, a handler answers "whoami".
+//
+//	PORT=3000 go run .
+package main
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+
+	socketio "github.com/gosio/socketio"
+)
+
+type userKey struct{}
+
+// authenticate is the application's Echo middleware: a request with
+// "Authorization: Bearer <name>" is made by the user <name>. (A real one
+// would check a token.) It runs for every HTTP request Socket.IO receives:
+// the polling requests and the WebSocket upgrade.
+func authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if name, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer "); ok && name != "" {
+			c.Set("user", name) // for Echo handlers
+			// For Socket.IO, which gets c.Request().
+			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), userKey{}, name)))
+		}
+		return next(c)
+	}
+}
+
+// userOf returns the user authenticate found, or "".
+func userOf(ctx context.Context) string {
+	name, _ := ctx.Value(userKey{}).(string)
+	return name
+}
+
+// newServer returns the seed's Socket.IO server, for authenticated users.
+func newServer() (*socketio.Server, error) {
+	io, err := socketio.NewServer(socketio.Config{})
+	if err != nil {
+		return nil, err
+	}
+	// The socket's context carries the values of the HTTP request that
+	// opened the connection.
+	io.Use(func(s *socketio.Socket) error {
+		if userOf(s.Context()) == "" {
+			return socketio.NewConnectError("unauthorized", nil)
+		}
+		return nil
+	})
+	io.OnConnection(func(s *socketio.Socket) {
+		user := userOf(s.Context())
+		socketio.On(s, "mensaje", func(data string) {
+			_ = s.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
+		})
+		s.On("whoami", func(e *socketio.Event) { _ = e.Ack(user) })
+	})
+	return io, nil
+}
+
+// newRouter mounts Socket.IO on "/socket.io/*" for every method (GET and
+// POST for polling, OPTIONS for CORS preflights).
+func newRouter(io *socketio.Server) http.Handler {
+	e := echo.New()
+	e.Use(middleware.RequestLogger(), middleware.Recover(), authenticate)
+	e.Any("/socket.io/*", echo.WrapHandler(io))
+	e.GET("/", func(c *echo.Context) error { return c.String(http.StatusOK, "Socket.IO on /socket.io/\n") })
+	return e
+}
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "3000"
+	}
+	io, err := newServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer io.Close()
+	srv := &http.Server{
+		Addr:    ":" + port,
+		Handler: newRouter(io),
+		// No ReadTimeout or WriteTimeout: long polls and WebSockets outlive
+		// them (see the README's Routers section).
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Printf("Servidor corriendo en http://localhost:%s", port)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}

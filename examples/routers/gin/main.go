@@ -1,0 +1,103 @@
+// Command gin serves the seed's Socket.IO backend ("mensaje" -> "respuesta")
+// on a gin engine, behind gin's logger and recovery and a gin middleware
+// that authenticates the user. The middleware puts the user into the
+// request's context (c.Set alone stays in gin's context, which Socket.IO
+// never sees), and from there it reaches the socket through
+// Socket.Context: the connection middleware refuses anonymous clients, a
+// handler answers "whoami".
+//
+//	PORT=3000 go run .
+package main
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	socketio "github.com/gosio/socketio"
+)
+
+type userKey struct{}
+
+// authenticate is the application's gin middleware: a request with
+// "Authorization: Bearer <name>" is made by the user <name>. (A real one
+// would check a token.) It runs for every HTTP request Socket.IO receives:
+// the polling requests and the WebSocket upgrade.
+func authenticate(c *gin.Context) {
+	if name, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok && name != "" {
+		c.Set("user", name) // for gin handlers
+		// For Socket.IO, which gets c.Request.
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), userKey{}, name))
+	}
+	c.Next()
+}
+
+// userOf returns the user authenticate found, or "".
+func userOf(ctx context.Context) string {
+	name, _ := ctx.Value(userKey{}).(string)
+	return name
+}
+
+// newServer returns the seed's Socket.IO server, for authenticated users.
+func newServer() (*socketio.Server, error) {
+	io, err := socketio.NewServer(socketio.Config{})
+	if err != nil {
+		return nil, err
+	}
+	// The socket's context carries the values of the HTTP request that
+	// opened the connection.
+	io.Use(func(s *socketio.Socket) error {
+		if userOf(s.Context()) == "" {
+			return socketio.NewConnectError("unauthorized", nil)
+		}
+		return nil
+	})
+	io.OnConnection(func(s *socketio.Socket) {
+		user := userOf(s.Context())
+		socketio.On(s, "mensaje", func(data string) {
+			_ = s.Emit("respuesta", "Hola, recibí tu mensaje: "+data)
+		})
+		s.On("whoami", func(e *socketio.Event) { _ = e.Ack(user) })
+	})
+	return io, nil
+}
+
+// newRouter mounts Socket.IO on "/socket.io/*any" for every method (GET
+// and POST for polling, OPTIONS for CORS preflights).
+func newRouter(io *socketio.Server) http.Handler {
+	r := gin.New()
+	r.Use(gin.Logger(), gin.Recovery(), authenticate)
+	r.Any("/socket.io/*any", gin.WrapH(io))
+	r.GET("/", func(c *gin.Context) { c.String(http.StatusOK, "Socket.IO on /socket.io/\n") })
+	return r
+}
+
+func main() {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "3000"
+	}
+	io, err := newServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer io.Close()
+	srv := &http.Server{
+		Addr:    ":" + port,
+		Handler: newRouter(io),
+		// No ReadTimeout or WriteTimeout: long polls and WebSockets outlive
+		// them (see the README's Routers section).
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Printf("Servidor corriendo en http://localhost:%s", port)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
