@@ -313,11 +313,12 @@ func (e *env) scaleoutK(sp serverSpec, k, n, msgs, size, repeats int) ([]measure
 	if _, _, _, _, err := burst(msgs); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
-	// CPU is read in clock ticks (10 ms) per process: the CPU rows are the
-	// totals over all repeats divided by the repeats, which keeps the
-	// rounding small; the rates and emit loops are medians.
+	// CPU is read in clock ticks (10 ms) per process: the CPU rows and the
+	// usage are totals over all repeats (divided by the repeats for the
+	// per-burst rows), which keeps the rounding small; the rates and emit
+	// loops are medians.
 	var rates, loops, costs []float64
-	var uses []usage
+	var sum usage // all measured bursts
 	var cpuAll, cpuEmitter, cpuRedis time.Duration
 	deliveries := float64(total * msgs)
 	for range repeats {
@@ -334,7 +335,7 @@ func (e *env) scaleoutK(sp serverSpec, k, n, msgs, size, repeats int) ([]measure
 		rates = append(rates, deliveries/el.Seconds())
 		loops = append(loops, loopMS)
 		costs = append(costs, all.Seconds()/(deliveries/1e6))
-		uses = append(uses, use)
+		sum = sum.add(use)
 	}
 	r := float64(repeats)
 	others := math.NaN()
@@ -345,7 +346,7 @@ func (e *env) scaleoutK(sp serverSpec, k, n, msgs, size, repeats int) ([]measure
 	log.Printf("  %s: %s: %.0f deliveries/s (runs %v; emit loop ms %v; server CPU s per 1M %v)",
 		sp.name, c, median(rates), fmtVals(rates), fmtVals(loops), fmtVals(costs))
 	return []measure{
-		{Case: c, Metric: "deliveries/s", Value: median(rates), Use: medianUse(rates, uses)},
+		{Case: c, Metric: "deliveries/s", Value: median(rates), Use: sum},
 		{Case: c, Metric: "emit loop (ms)", Value: median(loops)},
 		{Case: c, Metric: "server CPU per 1M deliveries (s)", Value: cpuAll.Seconds() / (deliveries * r / 1e6)},
 		{Case: c, Metric: "CPU of the emitting server (ms)", Value: ms(cpuEmitter) / r},
@@ -377,7 +378,7 @@ func scaleoutSection(e *env) section {
 			"per 1M deliveries\" is the CPU of all K servers divided by the deliveries (each server delivers "+
 			"1/K of them, so it is also each node's mean cost of a million of its own deliveries); the CPU "+
 			"per burst of the emitting server, of each other server (mean) and of Redis are given apart. "+
-			"The CPU column is the sum over the K servers in the median burst. Go and Node clusters run one "+
+			"The CPU column is that of the K servers over all measured bursts. Go and Node clusters run one "+
 			"after the other.",
 			strings.Join(kk, ", "), e.adapter, n, msgs, size, msgs, size, msgs, msgs, repeats),
 		Chart: []string{"deliveries/s"},
@@ -448,8 +449,8 @@ func scaleoutNotes(rows []row) []string {
 			"per node, not the speed-up of K machines (on K machines, each node would spend about its per-node CPU "+
 			"above on its part of a burst). Redis carries one message per emit to each server, whatever the number of "+
 			"clients: it used at most %s ms of CPU per burst.", cores, num(redisMax)),
-		fmt.Sprintf("Cores busy on the whole machine (of %d) from the request to the last delivery of the median "+
-			"burst: %s. Busy %.2f to %.2f: %s.", cores, strings.Join(parts, "; "), minBusy, maxBusy, bound),
+		fmt.Sprintf("Cores busy on the whole machine (of %d) from the request to the last delivery, over all "+
+			"measured bursts (CPU time is counted in 10 ms ticks, so short bursts make these rough): %s. Busy %.2f to %.2f: %s.", cores, strings.Join(parts, "; "), minBusy, maxBusy, bound),
 	}
 }
 
