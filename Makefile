@@ -65,7 +65,7 @@ fuzz:
 bench-micro:
 	go test -run='^$$' -bench=. -benchmem -benchtime=200ms ./...
 
-# Load benchmarks against Node's socket.io, same machine, same run (about 6
+# Load benchmarks against Node's socket.io, same machine, same run (about 7
 # minutes, bounded to 12); writes docs/benchmarks.md and docs/benchmarks/*.svg.
 bench:
 	bench/run.sh

@@ -2,13 +2,17 @@
 # Runs the load benchmarks of issue #7 (Go server vs Node's socket.io, same
 # machine, same run) and writes docs/benchmarks.md and docs/benchmarks/*.svg.
 # Bounded: the tool stops itself after 12 minutes (BENCH_TIMEOUT); a full run
-# takes about 6. Extra arguments go to the tool, e.g.
+# takes about 7. The scaleout scenario needs redis-server 7+ (it starts its
+# own on a free port). Extra arguments go to the tool, e.g.
 #   bench/run.sh -quick                 # small counts, checks the tool
 #   bench/run.sh -only fanout,echo      # some scenarios
+#   bench/run.sh -quick -only scaleout  # K = 1, 2, 4 servers over Redis
+#   bench/run.sh -adapter classic       # scaleout with the classic adapter
 #   bench/run.sh -profile /tmp/prof     # CPU + heap profiles of the Go server
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v node >/dev/null || { echo "bench: node (20+) is required" >&2; exit 1; }
+command -v redis-server >/dev/null || echo "bench: redis-server not found; the scaleout scenario will report it (Debian package redis-server)" >&2
 if [ ! -f node/node_modules/.package-lock.json ] || [ node/package-lock.json -nt node/node_modules/.package-lock.json ]; then
 	npm ci --prefix node --no-audit --no-fund
 fi

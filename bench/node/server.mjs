@@ -5,13 +5,35 @@
 //   'echo' (with ack)   answers the ack with the argument
 //   'msg'               emits 'msg' back to the sender with the argument
 //   GET /stats          {"heap": bytes, "sockets": n} after a full GC
+//   GET /servers        the number of servers of the cluster (1 without Redis)
 //   GET /bcast?n=&size= emits n events 'b' of a size-byte string to everyone,
 //                       answers the milliseconds spent in the emit loop
 //   GET /quit           exits
 //
 // Usage: node --expose-gc server.mjs   (prints "127.0.0.1:<port>" on stdout)
+//
+// With BENCH_REDIS=host:port the server joins a cluster through
+// @socket.io/redis-adapter on node-redis, BENCH_ADAPTER choosing the
+// adapter: sharded (createShardedAdapter, the default) or classic
+// (createAdapter), with their default options.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
+
+async function redisAdapter(addr, kind) {
+  const pub = createClient({ url: `redis://${addr}` });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on('error', (err) => console.error('redis:', err.message));
+  await Promise.all([pub.connect(), sub.connect()]);
+  switch (kind) {
+    case 'sharded':
+      return createShardedAdapter(pub, sub);
+    case 'classic':
+      return createAdapter(pub, sub);
+  }
+  throw new Error(`BENCH_ADAPTER=${kind}: want sharded or classic`);
+}
 
 const http = createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
@@ -31,6 +53,15 @@ const http = createServer((req, res) => {
       res.end(String(Number(process.hrtime.bigint() - t0) / 1e6)); // ms in the emit loop
       return;
     }
+    case '/servers':
+      io.of('/').adapter.serverCount().then(
+        (n) => res.end(String(n)),
+        (err) => {
+          res.statusCode = 503;
+          res.end(String(err));
+        },
+      );
+      return;
     case '/quit':
       res.end('bye');
       process.exit(0);
@@ -42,7 +73,9 @@ const http = createServer((req, res) => {
   }
 });
 
-const io = new Server(http);
+const opts = {};
+if (process.env.BENCH_REDIS) opts.adapter = await redisAdapter(process.env.BENCH_REDIS, process.env.BENCH_ADAPTER || 'sharded');
+const io = new Server(http, opts);
 io.on('connection', (socket) => {
   socket.on('echo', (data, ack) => {
     if (typeof ack === 'function') ack(data);

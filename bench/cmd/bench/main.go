@@ -15,7 +15,11 @@
 //  3. echo: 1k clients sending 'echo' with an ack at a fixed rate, round-trip
 //     p50 and p99;
 //  4. ramp: handshakes per second, WebSocket only and polling then upgrade;
-//  5. polling: messages per second echoed over long-polling only.
+//  5. polling: messages per second echoed over long-polling only;
+//  6. scaleout: K = 1, 2, 4 servers of one kind sharing a Redis of the
+//     tool's own (redis-server on a free port), the clients spread over
+//     them, one broadcast burst from server 0 to every client of the
+//     cluster: deliveries per second, emit loop, CPU per node and Redis.
 //
 // The clients are lean raw Engine.IO/Socket.IO WebSocket (or HTTP polling)
 // clients, spread over the source addresses 127.0.0.1-127.0.0.n. Every phase
@@ -40,16 +44,20 @@ func main() {
 	goserver := flag.String("goserver", "", "path of the built bench/cmd/goserver binary (required)")
 	nodeDir := flag.String("node", "node", "directory of server.mjs, with node_modules installed")
 	docs := flag.String("docs", "../docs", "directory where benchmarks.md and benchmarks/*.svg are written")
-	only := flag.String("only", "", "comma-separated scenarios to run (idle,fanout,echo,ramp,polling); default all")
+	only := flag.String("only", "", "comma-separated scenarios to run (idle,fanout,echo,ramp,polling,scaleout); default all")
 	quick := flag.Bool("quick", false, "small counts, for checking the tool (the report says so)")
 	servers := flag.String("servers", "go,node", "servers to run (go,node); the report needs both")
 	profile := flag.String("profile", "", "directory for CPU and heap profiles of the Go server, one pair per scenario")
 	sources := flag.Int("sources", 32, "number of loopback source addresses (127.0.0.1 ...) for the clients")
 	timeout := flag.Duration("timeout", 9*time.Minute, "hard bound of the whole run")
+	adapterName := flag.String("adapter", "sharded", "Redis adapter of both servers in the scaleout scenario: sharded or classic")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	if *goserver == "" {
 		log.Fatal("-goserver is required")
+	}
+	if *adapterName != "sharded" && *adapterName != "classic" {
+		log.Fatalf("-adapter %q: want sharded or classic", *adapterName)
 	}
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	gobin, nodeAbs := abs(*goserver), abs(*nodeDir)
@@ -62,7 +70,7 @@ func main() {
 		os.Exit(2)
 	})
 	start := time.Now()
-	e := &env{d: &dialer{n: uint32(max(*sources, 1))}, quick: *quick}
+	e := &env{d: &dialer{n: uint32(max(*sources, 1))}, quick: *quick, adapter: *adapterName, gobin: gobin, nodeDir: nodeAbs}
 	if *profile != "" {
 		e.profile = abs(*profile)
 	}
@@ -75,15 +83,21 @@ func main() {
 		run func(*server) ([]measure, error)
 		// both, when set, runs the scenario on both servers at once.
 		both func([]*server) ([][]measure, error)
-		sec  section
+		// own, when set, runs the scenario with servers it starts itself
+		// from the spec, after prepare (if set) and before its cleanup.
+		own     func(serverSpec) ([]measure, error)
+		prepare func() (cleanup func(), err error)
+		sec     section
 	}{
 		{key: "idle", run: e.idle, sec: idleSection()},
 		{key: "fanout", run: e.fanout, sec: fanoutSection()},
 		{key: "echo", both: e.echo, sec: echoSection()},
 		{key: "ramp", run: e.ramp, sec: rampSection()},
 		{key: "polling", run: e.polling, sec: pollingSection()},
+		{key: "scaleout", own: e.scaleout, prepare: e.startRedis, sec: scaleoutSection(e)},
 	}
 	var secs []section
+	m := describeMachine(nodeAbs)
 	for _, sc := range all {
 		if *only != "" && !strings.Contains(","+*only+",", ","+sc.key+",") {
 			continue
@@ -92,6 +106,17 @@ func main() {
 		sec.Key = sc.key
 		var res [2][]measure
 		var started []*server
+		cleanup := func() {}
+		if sc.prepare != nil {
+			c, err := sc.prepare()
+			if err != nil {
+				sec.Err = err.Error()
+				log.Print(err)
+				secs = append(secs, sec)
+				continue
+			}
+			cleanup = c
+		}
 		for _, sp := range specs {
 			if !strings.Contains(","+strings.ToLower(*servers)+",", ","+strings.ToLower(sp.name)+",") {
 				started = append(started, nil)
@@ -102,6 +127,18 @@ func main() {
 				_ = os.MkdirAll(*profile, 0o755)
 				extra = []string{"-cpuprofile", filepath.Join(abs(*profile), sc.key+".cpu.prof"),
 					"-memprofile", filepath.Join(abs(*profile), sc.key+".mem.prof")}
+			}
+			if sc.own != nil {
+				log.Printf("%s: %s servers", sc.key, sp.name)
+				var err error
+				res[len(started)], err = sc.own(sp)
+				if err != nil {
+					sec.Err = fmt.Sprintf("%s servers: %v", sp.name, err)
+					log.Print(sec.Err)
+				}
+				started = append(started, nil)
+				time.Sleep(time.Second) // sockets of the last servers drain
+				continue
 			}
 			log.Printf("%s: %s server", sc.key, sp.name)
 			srv, err := sp.start(extra...)
@@ -147,11 +184,17 @@ func main() {
 				s.stop()
 			}
 		}
+		cleanup()
 		sec.Rows = pair(res[0], res[1])
-		sec.Notes = append(sec.Notes, clientNote(sec.Rows))
+		helpers := ""
+		if sc.key == "scaleout" {
+			sec.Notes = append(sec.Notes, scaleoutNotes(sec.Rows)...)
+			m.Redis = e.redisDesc
+			helpers = "; Redis apart"
+		}
+		sec.Notes = append(sec.Notes, clientNote(sec.Rows, helpers))
 		secs = append(secs, sec)
 	}
-	m := describeMachine(nodeAbs)
 	m.Took = time.Since(start)
 	m.Clients = fmt.Sprintf("lean raw WebSocket / HTTP polling clients (bench/cmd/bench), %d loopback source addresses", *sources)
 	if *quick {
@@ -163,8 +206,10 @@ func main() {
 	log.Printf("wrote %s in %v", filepath.Join(*docs, "benchmarks.md"), m.Took.Round(time.Second))
 }
 
-// clientNote reports the CPU the load tool itself used.
-func clientNote(rows []row) string {
+// clientNote reports the CPU the load tool itself used; helpers names the
+// processes of the scenario besides the servers, counted apart ("" when
+// there are none).
+func clientNote(rows []row, helpers string) string {
 	var g, n usage
 	for _, r := range rows {
 		g, n = g.add(r.Go.Use), n.add(r.Node.Use)
@@ -173,11 +218,11 @@ func clientNote(rows []row) string {
 		return "The load tool's CPU was not measured here."
 	}
 	other := func(u usage) float64 {
-		return max(0, (u.MachineCPU-u.ServerCPU-u.ClientCPU).Seconds()/u.Wall.Seconds())
+		return max(0, (u.MachineCPU-u.ServerCPU-u.ClientCPU-u.HelperCPU).Seconds()/u.Wall.Seconds())
 	}
 	return fmt.Sprintf("CPU besides the server, over the measured sections: the load tool %.2f cores with Go, %.2f with Node; "+
-		"everything else on the machine (kernel threads, other processes) %.2f cores with Go, %.2f with Node.",
-		g.ClientCPU.Seconds()/g.Wall.Seconds(), n.ClientCPU.Seconds()/n.Wall.Seconds(), other(g), other(n))
+		"everything else on the machine (kernel threads, other processes%s) %.2f cores with Go, %.2f with Node.",
+		g.ClientCPU.Seconds()/g.Wall.Seconds(), n.ClientCPU.Seconds()/n.Wall.Seconds(), helpers, other(g), other(n))
 }
 
 func ratioAtMost(limit float64) func(r row) (string, bool) {

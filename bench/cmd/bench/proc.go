@@ -27,12 +27,16 @@ type serverSpec struct {
 	name string
 	argv []string
 	dir  string
+	env  []string // added to this process's environment
 }
 
 // start runs the server and waits for the address it prints.
 func (sp serverSpec) start(extra ...string) (*server, error) {
 	cmd := exec.Command(sp.argv[0], append(sp.argv[1:], extra...)...)
 	cmd.Dir = sp.dir
+	if len(sp.env) > 0 {
+		cmd.Env = append(os.Environ(), sp.env...)
+	}
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
@@ -105,7 +109,7 @@ func (s *server) get(path string) (string, error) {
 	b, _ := readAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", path, res.Status)
+		return "", fmt.Errorf("%s: %s %s", path, res.Status, strings.TrimSpace(string(b)))
 	}
 	return string(b), nil
 }
@@ -178,6 +182,7 @@ type usage struct {
 	Wall       time.Duration
 	ServerCPU  time.Duration
 	ClientCPU  time.Duration
+	HelperCPU  time.Duration // processes the scenario started besides the servers (Redis)
 	MachineCPU time.Duration // every process, kernel included
 }
 
@@ -216,7 +221,7 @@ func (u usage) cores() float64 {
 
 func (u usage) add(v usage) usage {
 	return usage{Wall: u.Wall + v.Wall, ServerCPU: u.ServerCPU + v.ServerCPU, ClientCPU: u.ClientCPU + v.ClientCPU,
-		MachineCPU: u.MachineCPU + v.MachineCPU}
+		HelperCPU: u.HelperCPU + v.HelperCPU, MachineCPU: u.MachineCPU + v.MachineCPU}
 }
 
 // raiseNOFILE lifts the soft open-files limit to the hard limit; the

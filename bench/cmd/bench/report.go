@@ -70,6 +70,7 @@ func cpuCell(u usage) string {
 // machine describes where the run happened.
 type machine struct {
 	CPU, Kernel, Mem, Go, Node, SocketIO, Commit string
+	Redis                                        string // scale-out scenario's Redis and adapters, when it ran
 	Cores                                        int
 	Date                                         time.Time
 	Took                                         time.Duration
@@ -90,6 +91,9 @@ func writeReport(docs string, m machine, secs []section) error {
 	p("| machine | |\n|---|---|\n")
 	p("| CPU | %s, %d cores visible |\n| memory | %s |\n| kernel | Linux %s |\n", m.CPU, m.Cores, m.Mem, m.Kernel)
 	p("| Go | %s (gosio %s) |\n| Node | %s, socket.io %s |\n", m.Go, m.Commit, m.Node, m.SocketIO)
+	if m.Redis != "" {
+		p("| Redis | %s |\n", m.Redis)
+	}
 	p("| load | %s |\n\n", m.Clients)
 	p("Servers: `bench/cmd/goserver` (socketio.NewServer with the default Config) and\n")
 	p("`bench/node/server.mjs` (`new Server(httpServer)` with the default options), the same events:\n")
@@ -142,7 +146,7 @@ func writeReport(docs string, m machine, secs []section) error {
 		}
 	}
 	p("## Reproduce, profile\n\n")
-	p("`bench/run.sh` (npm ci in bench/node, builds, runs every scenario; about 6 minutes, bounded at 12).\n")
+	p("`bench/run.sh` (npm ci in bench/node, builds, runs every scenario; about 7 minutes, bounded at 12).\n")
 	p("`bench/run.sh -only fanout -servers go -profile /tmp/prof` writes CPU and heap profiles of the Go\n")
 	p("server per scenario (and heap profiles with the idle clients connected), for `go tool pprof`.\n")
 	p("`bench/run.sh -quick` checks the tool in a minute with small counts. The micro-benchmarks:\n")

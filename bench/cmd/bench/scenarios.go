@@ -30,7 +30,11 @@ type measure struct {
 type env struct {
 	d       *dialer
 	quick   bool
-	profile string // directory for Go profiles taken during scenarios, or ""
+	profile string     // directory for Go profiles taken during scenarios, or ""
+	redis   *redisProc // the scale-out scenario's Redis, while it runs
+	adapter string     // Redis adapter of the scale-out scenario: sharded or classic
+	// For the report's description of the scale-out scenario's software.
+	gobin, nodeDir, redisDesc string
 }
 
 func kib(b int64, n int) float64 { return float64(b) / 1024 / float64(n) }
