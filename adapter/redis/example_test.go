@@ -23,24 +23,23 @@ func ExampleNewShardedAdapter() {
 	defer rdb.Close()
 	prefix := fmt.Sprintf("example-%d", time.Now().UnixNano())
 
-	newServer := func() (*socketio.Server, string) {
+	newServer := func() (*socketio.Server, *httptest.Server) {
 		io, err := socketio.NewServer(socketio.Config{
 			Adapter: redisadapter.NewShardedAdapter(rdb, redisadapter.ShardedOptions{ChannelPrefix: prefix}),
 		})
 		if err != nil {
 			log.Fatal(err)
 		}
-		hs := httptest.NewServer(io) // in production: an http.Server of its own
-		return io, hs.URL
+		return io, httptest.NewServer(io) // in production: an http.Server of its own
 	}
-	a, urlA := newServer()
-	defer a.Close()
-	b, _ := newServer()
-	defer b.Close()
+	a, hsA := newServer()
+	defer func() { hsA.Close(); _ = a.Close() }()
+	b, hsB := newServer()
+	defer func() { hsB.Close(); _ = b.Close() }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := client.Dial(ctx, urlA, nil)
+	s, err := client.Dial(ctx, hsA.URL, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
