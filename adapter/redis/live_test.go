@@ -156,6 +156,12 @@ type sideEvent struct {
 // recovery.
 func newGoNode(t *testing.T, client goredis.UniversalClient, key, name, proto string) *goNode {
 	t.Helper()
+	return newGoNodeCfg(t, client, key, name, proto, nil)
+}
+
+// newGoNodeCfg is newGoNode with a change to the server's configuration.
+func newGoNodeCfg(t *testing.T, client goredis.UniversalClient, key, name, proto string, change func(*socketio.Config)) *goNode {
+	t.Helper()
 	csr := strings.HasSuffix(proto, "+csr")
 	proto = strings.TrimSuffix(proto, "+csr")
 	factory := redisadapter.NewAdapter(client, redisadapter.Options{Key: key, RequestsTimeout: 3 * time.Second, Logger: testLogger()})
@@ -172,6 +178,9 @@ func newGoNode(t *testing.T, client goredis.UniversalClient, key, name, proto st
 	cfg := socketio.Config{Adapter: factory}
 	if csr {
 		cfg.ConnectionStateRecovery = &socketio.RecoveryConfig{MaxDisconnectionDuration: time.Minute}
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	io, err := socketio.NewServer(cfg)
 	if err != nil {

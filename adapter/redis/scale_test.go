@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +117,77 @@ func TestEmitsDoNotBlockDuringOutage(t *testing.T) {
 		}
 		proxy.restore()
 	})
+}
+
+// redisChannels counts the channels and patterns a Redis server has
+// subscribers for, under prefix.
+func redisChannels(t *testing.T, addr, prefix string) int {
+	t.Helper()
+	c := newClient(t, addr)
+	ctx := context.Background()
+	chans, err := c.PubSubChannels(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shard, err := c.PubSubShardChannels(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pats, err := c.PubSubNumPat(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(chans) + len(shard) + int(pats)
+}
+
+// Dynamic children whose CONNECT the parent's middleware refuses leave
+// nothing behind with CleanupEmptyChildNamespaces: no child, no Redis
+// subscription (channels and patterns back to where they were), no
+// goroutine.
+//
+// Not parallel: it counts the process's goroutines.
+func TestRefusedChildrenLeaveNoSubscription(t *testing.T) {
+	for _, proto := range protocols {
+		t.Run(proto, func(t *testing.T) { testRefusedChildren(t, proto) })
+	}
+}
+
+func testRefusedChildren(t *testing.T, proto string) {
+	{
+		srv, err := startRedis("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.stop()
+		key := randomKey(t)
+		n := newGoNodeCfg(t, newClient(t, srv.addr), key, "A", proto, func(cfg *socketio.Config) { cfg.CleanupEmptyChildNamespaces = true })
+		parent := n.io.OfFunc(func(name string, _ map[string]any) bool { return strings.HasPrefix(name, "/dyn") })
+		parent.Use(func(*socketio.Socket) error { return errors.New("refused") })
+		m, err := client.NewManager(n.url, &client.Options{Transports: []string{"websocket"}, NoReconnection: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = m.Close() }()
+		// Warm up, then measure.
+		if err := m.Socket("/", nil).Connect(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		baseChans := redisChannels(t, srv.addr, key)
+		baseG := runtime.NumGoroutine()
+		const count = 300
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		for i := range count {
+			s := m.Socket(fmt.Sprintf("/dyn%d", i), nil)
+			if err := s.Connect(ctx); err == nil || !strings.Contains(err.Error(), "refused") {
+				t.Fatalf("namespace %d: %v, want the refusal", i, err)
+			}
+		}
+		waitFor(t, "no child left", func() bool { return len(parent.Children()) == 0 })
+		waitFor(t, "the children's subscriptions gone", func() bool { return redisChannels(t, srv.addr, key) == baseChans })
+		waitFor(t, "goroutines back", func() bool { return runtime.NumGoroutine() <= baseG+5 })
+		if got := subscriberConns(t, srv.addr); got != 1 {
+			t.Fatalf("%d subscription connections", got)
+		}
+	}
 }
