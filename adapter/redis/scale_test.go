@@ -153,41 +153,39 @@ func TestRefusedChildrenLeaveNoSubscription(t *testing.T) {
 }
 
 func testRefusedChildren(t *testing.T, proto string) {
-	{
-		srv, err := startRedis("")
-		if err != nil {
-			t.Fatal(err)
+	srv, err := startRedis("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	key := randomKey(t)
+	n := newGoNodeCfg(t, newClient(t, srv.addr), key, "A", proto, func(cfg *socketio.Config) { cfg.CleanupEmptyChildNamespaces = true })
+	parent := n.io.OfFunc(func(name string, _ map[string]any) bool { return strings.HasPrefix(name, "/dyn") })
+	parent.Use(func(*socketio.Socket) error { return errors.New("refused") })
+	m, err := client.NewManager(n.url, &client.Options{Transports: []string{"websocket"}, NoReconnection: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = m.Close() }()
+	// Warm up, then measure.
+	if err := m.Socket("/", nil).Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	baseChans := redisChannels(t, srv.addr, key)
+	baseG := runtime.NumGoroutine()
+	const count = 300
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := range count {
+		s := m.Socket(fmt.Sprintf("/dyn%d", i), nil)
+		if err := s.Connect(ctx); err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Fatalf("namespace %d: %v, want the refusal", i, err)
 		}
-		defer srv.stop()
-		key := randomKey(t)
-		n := newGoNodeCfg(t, newClient(t, srv.addr), key, "A", proto, func(cfg *socketio.Config) { cfg.CleanupEmptyChildNamespaces = true })
-		parent := n.io.OfFunc(func(name string, _ map[string]any) bool { return strings.HasPrefix(name, "/dyn") })
-		parent.Use(func(*socketio.Socket) error { return errors.New("refused") })
-		m, err := client.NewManager(n.url, &client.Options{Transports: []string{"websocket"}, NoReconnection: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = m.Close() }()
-		// Warm up, then measure.
-		if err := m.Socket("/", nil).Connect(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		baseChans := redisChannels(t, srv.addr, key)
-		baseG := runtime.NumGoroutine()
-		const count = 300
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		for i := range count {
-			s := m.Socket(fmt.Sprintf("/dyn%d", i), nil)
-			if err := s.Connect(ctx); err == nil || !strings.Contains(err.Error(), "refused") {
-				t.Fatalf("namespace %d: %v, want the refusal", i, err)
-			}
-		}
-		waitFor(t, "no child left", func() bool { return len(parent.Children()) == 0 })
-		waitFor(t, "the children's subscriptions gone", func() bool { return redisChannels(t, srv.addr, key) == baseChans })
-		waitFor(t, "goroutines back", func() bool { return runtime.NumGoroutine() <= baseG+5 })
-		if got := subscriberConns(t, srv.addr); got != 1 {
-			t.Fatalf("%d subscription connections", got)
-		}
+	}
+	waitFor(t, "no child left", func() bool { return len(parent.Children()) == 0 })
+	waitFor(t, "the children's subscriptions gone", func() bool { return redisChannels(t, srv.addr, key) == baseChans })
+	waitFor(t, "goroutines back", func() bool { return runtime.NumGoroutine() <= baseG+5 })
+	if got := subscriberConns(t, srv.addr); got != 1 {
+		t.Fatalf("%d subscription connections", got)
 	}
 }
