@@ -154,6 +154,12 @@ type Options struct {
 	// server that is gone; 0 when the count drops as soon as it closes (as
 	// with Redis PUBSUB NUMSUB).
 	HeartbeatTimeout time.Duration
+	// UnorderedRooms says that broadcasts to different rooms may reach a
+	// server in another order than they were emitted (Redis Cluster with
+	// sharded pub/sub: each room's channel lives on the node owning its
+	// slot). The recovery cases then accept the missed events in any
+	// order; each must still come exactly once.
+	UnorderedRooms bool
 	// Faults configures the fault cases.
 	Faults Faults
 	// Wait bounds every wait for something expected (an event, a room

@@ -143,6 +143,45 @@ type classicNode struct {
 	client goredis.UniversalClient
 	bus    *bus
 	snd    *wire.Sender
+
+	pubMu sync.Mutex
+	pub   *goredis.Client // on a Redis Cluster: the node this server publishes through
+}
+
+// publish sends a message. On a Redis Cluster every message of this
+// server goes through one node, so that the others receive them in the
+// order they were published (the cluster bus relays each node's messages
+// in order; PUBLISH through the nodes of the channels' slots would not).
+func (n *classicNode) publish(ctx context.Context, channel string, payload []byte) error {
+	cc, ok := n.client.(*goredis.ClusterClient)
+	if !ok {
+		return n.client.Publish(ctx, channel, payload).Err()
+	}
+	n.pubMu.Lock()
+	pub := n.pub
+	n.pubMu.Unlock()
+	if pub == nil {
+		node, err := cc.MasterForKey(ctx, channel)
+		if err != nil {
+			return err
+		}
+		n.pubMu.Lock()
+		if n.pub == nil {
+			n.pub = node
+		}
+		pub = n.pub
+		n.pubMu.Unlock()
+	}
+	err := pub.Publish(ctx, channel, payload).Err()
+	if err != nil {
+		// The node may be gone (failover): pick one again next time.
+		n.pubMu.Lock()
+		if n.pub == pub {
+			n.pub = nil
+		}
+		n.pubMu.Unlock()
+	}
+	return err
 }
 
 // Adapter is the classic Redis adapter of one namespace. Room bookkeeping
@@ -441,7 +480,7 @@ func (a *Adapter) respond(uid string, msg *wire.Object) {
 
 func (a *Adapter) enqueue(channel string, payload []byte) {
 	a.node.snd.EnqueueAnswer(len(payload), channel, func(ctx context.Context) error {
-		return a.node.client.Publish(ctx, channel, payload).Err()
+		return a.node.publish(ctx, channel, payload)
 	})
 }
 
@@ -501,7 +540,7 @@ func (a *Adapter) onAnswer(req *wire.Request, res *wire.Object) {
 func (a *Adapter) publish(ctx context.Context, channel string, payload []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, a.opts.RequestsTimeout)
 	defer cancel()
-	return a.node.client.Publish(ctx, channel, payload).Err()
+	return a.node.publish(ctx, channel, payload)
 }
 
 func (a *Adapter) publishJSON(ctx context.Context, msg *wire.Object) error {
@@ -553,7 +592,7 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) err
 // on Redis (see Options.MaxQueuedMessages).
 func (a *Adapter) queue(channel string, payload []byte) error {
 	return a.node.snd.Enqueue(len(payload), channel, func(ctx context.Context) error {
-		return a.node.client.Publish(ctx, channel, payload).Err()
+		return a.node.publish(ctx, channel, payload)
 	})
 }
 

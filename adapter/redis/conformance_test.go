@@ -120,6 +120,8 @@ func TestConformanceRedisCluster(t *testing.T) {
 				Recovery:       tc.recovery,
 				RequestTimeout: conformanceTimeout,
 				MaxEmitBlock:   50 * time.Millisecond,
+				// A room's shard channel lives on the node of its slot.
+				UnorderedRooms: tc.proto == "sharded",
 			})
 		})
 	}
