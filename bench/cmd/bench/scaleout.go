@@ -373,7 +373,10 @@ func scaleoutSection(e *env) section {
 			"clients of server 0 directly and those of the other servers through one Redis message. "+
 			"Deliveries per second = %d × clients / (time from the request to the last client of the "+
 			"cluster having received its %d events), after one unmeasured burst; median of %d repeats. "+
-			"\"emit loop\" is the time server 0 spent in its emits. CPU from /proc, from the request until "+
+			"\"emit loop\" is the time server 0 spent in its emits; the two do not do the same work there: "+
+			"a Go emit hands the encoded frame to each local connection's writer and queues the Redis "+
+			"message, a Node emit only schedules its writes for later, so the row says where the time is "+
+			"spent, not which is faster (deliveries/s and CPU do). CPU from /proc, from the request until "+
 			"the last delivery was seen, summed over the repeats (it is counted in 10 ms ticks): \"server CPU "+
 			"per 1M deliveries\" is the CPU of all K servers divided by the deliveries (each server delivers "+
 			"1/K of them, so it is also each node's mean cost of a million of its own deliveries); the CPU "+
