@@ -131,7 +131,7 @@ func (s *Sender) publisher() {
 		s.bytes -= it.size
 		s.mu.Unlock()
 		ctx, cancel := context.WithTimeout(s.base, s.Timeout)
-		if err := it.publish(ctx); err != nil {
+		if err := it.publish(ctx); err != nil && s.base.Err() == nil {
 			s.Log.Warn("adapter: publish to the other servers failed; message dropped", "what", it.what, "err", err)
 		}
 		cancel()
