@@ -75,7 +75,41 @@ func newBus(client goredis.UniversalClient, kind subKind, log *slog.Logger) *bus
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.wg.Add(1)
 	go b.worker()
+	if cc, ok := client.(*goredis.ClusterClient); ok && kind == shardedSub {
+		b.wg.Add(1)
+		go b.prime(cc)
+	}
 	return b
+}
+
+// prime opens the subscription connection to every master of a Redis
+// Cluster ahead of need (sharded pub/sub: a room's channel may live on
+// any of them), so that a room's first subscription is written on an open
+// connection instead of waiting for a dial.
+func (b *bus) prime(cc *goredis.ClusterClient) {
+	defer b.wg.Done()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+		addr := node.Options().Addr
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return nil
+		}
+		c := b.conns[addr]
+		if c == nil {
+			c = &busConn{ps: node.SSubscribe(b.ctx)}
+			b.conns[addr] = c
+			b.wg.Add(1)
+			go b.receive(c)
+		}
+		b.mu.Unlock()
+		return c.ps.Ping(ctx)
+	})
+	if err != nil && b.ctx.Err() == nil {
+		b.log.Warn("redis adapter: opening the shard connections failed; they open on first use", "err", err)
+	}
 }
 
 // conn returns the connection that subscribes channel (creating it).
