@@ -35,3 +35,6 @@ func (c CutProxy) Cut() { c.p.cut() }
 
 // Restore accepts connections again.
 func (c CutProxy) Restore() { c.p.restore() }
+
+// RandomName is randomName.
+func RandomName(prefix string) string { return randomName(prefix) }
