@@ -19,7 +19,9 @@ func LiveLogger() *slog.Logger { return testLogger() }
 func LiveTable(t testing.TB) string { return testTable(t) }
 
 // NewLivePool is newPool.
-func NewLivePool(t testing.TB, url string, maxConns int32) *pgxpool.Pool { return newPool(t, url, maxConns) }
+func NewLivePool(t testing.TB, url string, maxConns int32) *pgxpool.Pool {
+	return newPool(t, url, maxConns)
+}
 
 // CutProxy is a cutProxy in front of the shared PostgreSQL.
 type CutProxy struct{ p *cutProxy }
