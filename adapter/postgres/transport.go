@@ -397,6 +397,9 @@ func (t *transport) decode(payload []byte) (*cluster.Message, error) {
 		return nil, err
 	}
 	if !ok {
+		if len(payload) == 0 || payload[0] != '{' {
+			return nil, errors.New("the payload is not a JSON object")
+		}
 		return cluster.Decode(payload)
 	}
 	if h.uid == t.uid {
