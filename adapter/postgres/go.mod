@@ -1,6 +1,6 @@
 module github.com/gosio/socketio/adapter/postgres
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/gosio/socketio v0.1.0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	socketio "github.com/gosio/socketio"
 	"github.com/gosio/socketio/adapter/postgres"
+	"github.com/gosio/socketio/client"
 )
 
 // sideServer is a Go server that reports the server-side events "ev" of
@@ -266,5 +268,51 @@ func TestLongChannel(t *testing.T) {
 	_, err := s.io.Of("/" + strings.Repeat("n", 60))
 	if err == nil || !strings.Contains(err.Error(), "63 bytes") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// The broadcasts of one server reach another server's client in the order
+// they were emitted, whether they go as NOTIFY payloads or through the
+// attachments table (Node's servers may reorder those).
+func TestOrderAcrossPaths(t *testing.T) {
+	t.Parallel()
+	prefix, table := postgres.RandomName("order"), postgres.LiveTable(t)
+	opts := testOptions(prefix, table)
+	a, b := newSideServer(t, opts), newSideServer(t, opts)
+	hs := httptest.NewServer(a.io)
+	t.Cleanup(hs.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	waitFor(t, "count", func() bool { n, _ := b.io.MainNamespace().Adapter().ServerCount(ctx); return n == 2 })
+	s, err := client.Dial(ctx, hs.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 60
+	big := strings.Repeat("b", 9000)
+	for i := range n {
+		var err error
+		switch i % 3 {
+		case 0:
+			err = b.io.Emit("seq", i, []byte{byte(i)})
+		case 1:
+			err = b.io.Emit("seq", i)
+		default:
+			err = b.io.Emit("seq", i, big)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		ev, err := s.Receive(ctx)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		var got int
+		if err := ev.Bind(&got); err != nil || ev.Name != "seq" || got != i {
+			t.Fatalf("event %d: %s %d (%v)", i, ev.Name, got, err)
+		}
 	}
 }
