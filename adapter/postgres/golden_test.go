@@ -13,6 +13,7 @@ import (
 
 	"github.com/gosio/socketio/adapter/cluster"
 	"github.com/gosio/socketio/internal/wire"
+	"github.com/gosio/socketio/parser"
 )
 
 // vector is one entry of testdata/postgres-adapter-vectors.json, recorded
@@ -436,4 +437,43 @@ func nodeEmitterMessage(t *testing.T, msg *wire.Object, nsp string, viaTable boo
 		return row
 	}
 	return payload
+}
+
+// The Go emitter's messages: Node's emitter form plus the namespace; binary
+// (broadcasts and server-side emits) and long ones as attachment rows.
+func TestEmitterEncode(t *testing.T) {
+	e := NewEmitter(nil, EmitterOptions{}).Of("admin").To("r1", "r1").Except("x").Volatile()
+	p, err := parser.NewEvent("/admin", "ev", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := e.broadcastData(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, row, err := e.encode(cluster.Broadcast, data)
+	want := `{"type":3,"data":{"packet":{"type":2,"data":["ev",1],"nsp":"/admin"},"opts":{"rooms":["r1"],"flags":{"volatile":true},"except":["x"]}},"uid":"emitter","nsp":"/admin"}`
+	if err != nil || row != nil || string(payload) != want {
+		t.Fatalf("%s %x %v\nwant %s", payload, row, err, want)
+	}
+	data, err = serverSideEmitData("sse", []any{[]byte{1}, "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, row, err = e.encode(cluster.ServerSideEmit, data); err != nil || row == nil {
+		t.Fatalf("binary server-side emit: row %x %v", row, err)
+	}
+	m, err := cluster.Decode(row)
+	if err != nil || m.UID != "emitter" || m.Nsp != "/admin" || m.Type != cluster.ServerSideEmit || !m.HasBinary() {
+		t.Fatalf("row %+v %v", m, err)
+	}
+	data = e.disconnectData(true)
+	if payload, _, _ = e.encode(cluster.DisconnectSockets, data); string(payload) !=
+		`{"type":6,"data":{"opts":{"rooms":["r1"],"except":["x"]},"close":true},"uid":"emitter","nsp":"/admin"}` {
+		t.Fatal(string(payload))
+	}
+	data = e.roomsData([]string{strings.Repeat("r", 8000)})
+	if _, row, _ = e.encode(cluster.SocketsJoin, data); row == nil {
+		t.Fatal("a 8000-byte join as a NOTIFY")
+	}
 }
