@@ -100,9 +100,10 @@ func (o Options) withDefaults() Options {
 
 // NewAdapter returns a factory (socketio.Config.Adapter) for the
 // PostgreSQL adapter: every namespace of a server shares one LISTEN
-// connection (opened with the pool's configuration, outside the pool) and
-// publishes through pool. The pool is the caller's to close, after the
-// servers.
+// connection and publishes through pool. The LISTEN connection is opened
+// outside the pool with the pool's connection configuration (the pool's
+// BeforeConnect and AfterConnect hooks do not run for it). The pool is the
+// caller's to close, after the servers.
 func NewAdapter(pool *pgxpool.Pool, opts Options) adapter.Factory {
 	opts = opts.withDefaults()
 	return cluster.Factory(func(uid string) (cluster.Transport, error) {
