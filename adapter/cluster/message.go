@@ -93,11 +93,12 @@ func (m *Message) HasBinary() bool {
 }
 
 func (m *Message) tree() *wire.Object {
-	data := m.data
-	if data == nil {
-		data = &wire.Object{}
+	if m.data == nil {
+		// Heartbeats and ADAPTER_CLOSE have no data (Node leaves the key
+		// out).
+		return wire.Obj("type", int64(m.Type), "uid", m.UID, "nsp", m.Nsp)
 	}
-	return wire.Obj("type", int64(m.Type), "data", data, "uid", m.UID, "nsp", m.Nsp)
+	return wire.Obj("type", int64(m.Type), "data", m.data, "uid", m.UID, "nsp", m.Nsp)
 }
 
 // Encode writes the message as the sharded Redis and PostgreSQL adapters
@@ -195,6 +196,9 @@ func (m *Message) BroadcastPacket() (*parser.Packet, adapter.BroadcastOptions, e
 }
 
 func newMessage(typ MessageType, uid, nsp string, kv ...any) *Message {
+	if len(kv) == 0 {
+		return &Message{Type: typ, UID: uid, Nsp: nsp}
+	}
 	return &Message{Type: typ, UID: uid, Nsp: nsp, data: wire.Obj(kv...)}
 }
 
