@@ -117,7 +117,7 @@ func (s *natsServer) stop() {
 func connect(t testing.TB, url string) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
-		nats.ReconnectJitter(0, 0), nats.Timeout(time.Second), nats.PingInterval(time.Second))
+		nats.ReconnectJitter(0, 0), nats.Timeout(5*time.Second), nats.PingInterval(time.Second))
 	if err != nil {
 		t.Fatalf("connect to NATS at %s: %v", url, err)
 	}
