@@ -42,7 +42,9 @@
 // was lost, resumes where it was and misses nothing that is still in the
 // stream. A stream created anew (a NATS server that restarted without its
 // store) is read from its start. Requests and answers stay on core
-// subjects, at most once.
+// subjects, at most once, and the order between the two paths is not kept:
+// a broadcast with acks (core) may overtake a plain broadcast (stream)
+// published just before it, as with Redis Streams.
 //
 // The stream sequence of a broadcast is its connection state recovery
 // offset, and the session of a disconnected socket is kept in a KV bucket

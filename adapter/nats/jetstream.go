@@ -33,13 +33,11 @@ type jsState struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	reading  bool
-	next     uint64    // the next stream sequence to read
-	created  time.Time // the stream's creation time, to notice a new stream
-	kv       jetstream.KeyValue
-	kvTTL    time.Duration
-	consumer string // the reader's current consumer
+	mu      sync.Mutex
+	reading bool
+	next    uint64    // the next stream sequence to read
+	created time.Time // the stream's creation time, to notice a new stream
+	kv      jetstream.KeyValue
 }
 
 func newJSState(t *transport, js jetstream.JetStream) *jsState {
@@ -131,9 +129,13 @@ func (s *jsState) read() {
 	backoff := 50 * time.Millisecond
 	down := false
 	for s.ctx.Err() == nil {
-		err := s.consume()
+		read, err := s.consume()
 		if s.ctx.Err() != nil {
 			return
+		}
+		if read > 0 {
+			// It worked for a while: a new failure, retried at once.
+			down, backoff = false, 50*time.Millisecond
 		}
 		if !down {
 			s.t.log.Warn("nats adapter: reading the stream failed; retrying", "stream", s.t.opts.Stream, "err", err)
@@ -145,19 +147,17 @@ func (s *jsState) read() {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, time.Second)
-		if err == nil {
-			backoff = 50 * time.Millisecond
-		}
 	}
 }
 
-// consume reads the stream until its consumer fails.
-func (s *jsState) consume() error {
+// consume reads the stream until its consumer fails, and returns how many
+// messages it read.
+func (s *jsState) consume() (read int, err error) {
 	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 	st, err := s.ensureStream(ctx)
 	if err != nil {
 		cancel()
-		return err
+		return 0, err
 	}
 	info := st.CachedInfo()
 	s.mu.Lock()
@@ -181,7 +181,7 @@ func (s *jsState) consume() error {
 	})
 	cancel()
 	if err != nil {
-		return fmt.Errorf("nats adapter: create consumer: %w", err)
+		return 0, fmt.Errorf("nats adapter: create consumer: %w", err)
 	}
 	name := c.CachedInfo().Name
 	defer func() {
@@ -192,19 +192,17 @@ func (s *jsState) consume() error {
 	it, err := c.Messages(jetstream.PullMaxMessages(256), jetstream.PullExpiry(5*time.Second),
 		jetstream.PullHeartbeat(time.Second), jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
-		return fmt.Errorf("nats adapter: consume: %w", err)
+		return 0, fmt.Errorf("nats adapter: consume: %w", err)
 	}
 	stop := context.AfterFunc(s.ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
-	s.mu.Lock()
-	s.consumer = name
-	s.mu.Unlock()
 	for {
 		msg, err := it.Next()
 		if err != nil {
-			return err
+			return read, err
 		}
+		read++
 		md, err := msg.Metadata()
 		if err != nil {
 			continue
