@@ -304,3 +304,89 @@ func TestResumeAfterConnectionLoss(t *testing.T) {
 		})
 	}
 }
+
+// The stream the JetStream mode creates is bounded as configured (named
+// streams and buckets too), and keeps only the newest MaxMsgs broadcasts.
+func TestStreamBounds(t *testing.T) {
+	t.Parallel()
+	cluster := randomName("bounds")
+	stream, bucket := cluster+"-s", cluster+"-b"
+	nc := connect(t, natsURL)
+	t.Cleanup(func() {
+		j, err := jetstream.New(nc)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = j.DeleteStream(ctx, stream)
+		_ = j.DeleteKeyValue(ctx, bucket)
+	})
+	io, err := socketio.NewServer(socketio.Config{
+		Adapter: natsadapter.NewAdapter(nc, natsadapter.Options{Prefix: cluster, JetStream: true, Stream: stream,
+			SessionBucket: bucket, MaxMsgs: 5, MaxAge: 90 * time.Second, MemoryStorage: true}),
+		ConnectionStateRecovery: &socketio.RecoveryConfig{MaxDisconnectionDuration: 30 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer io.Close()
+	hs := httptest.NewServer(io)
+	defer hs.Close()
+	for i := range 12 {
+		if err := io.Emit("e", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var info *jetstream.StreamInfo
+	for {
+		st, err := j.Stream(ctx, stream)
+		if err != nil {
+			t.Fatalf("stream %s: %v", stream, err)
+		}
+		info = st.CachedInfo()
+		if info.State.LastSeq >= 12 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if info.Config.MaxMsgs != 5 || info.Config.MaxAge != 90*time.Second || info.Config.Storage != jetstream.MemoryStorage {
+		t.Errorf("stream config: max msgs %d, max age %v, storage %v", info.Config.MaxMsgs, info.Config.MaxAge, info.Config.Storage)
+	}
+	if got := info.Config.Subjects; len(got) != 1 || got[0] != cluster+".*.broadcast" {
+		t.Errorf("stream subjects %v", got)
+	}
+	if info.State.LastSeq != 12 || info.State.Msgs != 5 || info.State.FirstSeq != 8 {
+		t.Errorf("stream state: last %d, %d messages from %d; want 12, 5 from 8", info.State.LastSeq, info.State.Msgs, info.State.FirstSeq)
+	}
+	// The session of a socket whose connection was lost lands in the
+	// named bucket.
+	px := newSwitchProxy(t, hs.Listener.Addr().String())
+	c := dialClient(t, "http://"+px.ln.Addr().String())
+	if err := io.Emit("offset"); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, c, 5*time.Second)
+	px.cut()
+	for {
+		kv, err := j.KeyValue(ctx, bucket)
+		if err == nil {
+			if st, err := kv.Status(ctx); err == nil && st.Values() == 1 {
+				if st.TTL() != 30*time.Second {
+					t.Errorf("bucket TTL %v, want the recovery's 30s", st.TTL())
+				}
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no session in bucket %s: %v", bucket, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
