@@ -53,6 +53,9 @@ func (s *jsState) ensureStream(ctx context.Context) (jetstream.Stream, error) {
 	if err == nil {
 		return st, nil
 	}
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
+		return nil, fmt.Errorf("nats adapter: stream %s: is JetStream enabled on the NATS server (nats-server -js)? %w", o.Stream, err)
+	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("nats adapter: stream %s: %w", o.Stream, err)
 	}

@@ -390,3 +390,30 @@ func TestStreamBounds(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The JetStream mode on a NATS server without JetStream: NewServer fails
+// with the adapter's error (no silent fallback to core NATS), and the core
+// mode works there.
+func TestNoJetStream(t *testing.T) {
+	t.Parallel()
+	srv, err := startNATSWith("", false)
+	if err != nil {
+		t.Fatalf("start nats-server without JetStream: %v", err)
+	}
+	t.Cleanup(srv.stop)
+	nc := connect(t, srv.url)
+	_, err = socketio.NewServer(socketio.Config{Adapter: natsadapter.NewAdapter(nc, natsadapter.Options{
+		Prefix: randomName("nojs"), JetStream: true, RequestsTimeout: time.Second})})
+	if err == nil || !strings.Contains(err.Error(), "JetStream enabled") {
+		t.Fatalf("JetStream mode without JetStream: NewServer error %v, want the adapter's", err)
+	}
+	t.Logf("JetStream mode without JetStream: %v", err)
+	if n := nc.NumSubscriptions(); n > 1 { // nats.go's request multiplexer
+		t.Errorf("%d subscriptions left by the failed server", n)
+	}
+	io, err := socketio.NewServer(socketio.Config{Adapter: natsadapter.NewAdapter(nc, natsadapter.Options{Prefix: randomName("nojs")})})
+	if err != nil {
+		t.Fatalf("core mode: %v", err)
+	}
+	_ = io.Close()
+}

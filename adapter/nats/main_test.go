@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,7 +69,10 @@ type natsServer struct {
 
 // startNATS starts nats-server -js on port (a free one when empty) with
 // its store in a new temporary directory, and waits until it answers.
-func startNATS(port string) (*natsServer, error) {
+func startNATS(port string) (*natsServer, error) { return startNATSWith(port, true) }
+
+// startNATSWith starts nats-server, with JetStream when js.
+func startNATSWith(port string, js bool) (*natsServer, error) {
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		return nil, fmt.Errorf("nats-server not found (Debian package nats-server): %w", err)
@@ -85,7 +89,11 @@ func startNATS(port string) (*natsServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", port, "-js", "-sd", dir)
+	args := []string{"-a", "127.0.0.1", "-p", port}
+	if js {
+		args = append(args, "-js", "-sd", dir)
+	}
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -94,6 +102,9 @@ func startNATS(port string) (*natsServer, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		err := pingJetStream(s.url)
+		if !js && err != nil && strings.HasPrefix(err.Error(), "no JetStream") {
+			err = nil
+		}
 		if err == nil {
 			return s, nil
 		}
