@@ -1,7 +1,8 @@
 // Command cluster runs one Socket.IO server of a cluster that shares its
 // broadcasts through Redis with the classic adapter, wire-compatible with
 // Node's @socket.io/redis-adapter. Start it twice (two ports) and, if you
-// like, a Node server on the same Redis and key: see README.md.
+// like, a Node server on the same Redis and key: see README.md. With -nats,
+// the servers share a NATS server with JetStream instead (Go servers only).
 package main
 
 import (
@@ -14,9 +15,12 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	goredis "github.com/redis/go-redis/v9"
 
 	socketio "github.com/gosio/socketio"
+	"github.com/gosio/socketio/adapter"
+	natsadapter "github.com/gosio/socketio/adapter/nats"
 	redisadapter "github.com/gosio/socketio/adapter/redis"
 )
 
@@ -25,15 +29,32 @@ func main() {
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address")
 	key := flag.String("key", "socket.io", "channel prefix (the Node servers' key option)")
 	name := flag.String("name", "go-1", "server name, shown to clients")
+	natsURL := flag.String("nats", "", "share the cluster over this NATS server (JetStream) instead of Redis, e.g. nats://127.0.0.1:4222")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr})
-	defer rdb.Close()
+	var factory adapter.Factory
+	var recovery *socketio.RecoveryConfig
+	if *natsURL != "" {
+		nc, err := nats.Connect(*natsURL, nats.MaxReconnects(-1))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer nc.Close()
+		factory = natsadapter.NewAdapter(nc, natsadapter.Options{Prefix: *key, JetStream: true, Logger: logger})
+		// Sessions and missed events are in JetStream: a client recovers
+		// on any server.
+		recovery = &socketio.RecoveryConfig{}
+	} else {
+		rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr})
+		defer rdb.Close()
+		factory = redisadapter.NewAdapter(rdb, redisadapter.Options{Key: *key, Logger: logger})
+	}
 
 	io, err := socketio.NewServer(socketio.Config{
-		Adapter: redisadapter.NewAdapter(rdb, redisadapter.Options{Key: *key, Logger: logger}),
-		Logger:  logger,
+		Adapter:                 factory,
+		ConnectionStateRecovery: recovery,
+		Logger:                  logger,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -1,0 +1,19 @@
+module github.com/gosio/socketio/adapter/nats
+
+go 1.26.0
+
+require (
+	github.com/gosio/socketio v0.1.0
+	github.com/nats-io/nats.go v1.55.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/dolthub/maphash v0.1.0 // indirect
+	github.com/klauspost/compress v1.20.0 // indirect
+	github.com/lxzan/gws v1.8.9 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
