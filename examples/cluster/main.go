@@ -2,7 +2,8 @@
 // broadcasts through Redis with the classic adapter, wire-compatible with
 // Node's @socket.io/redis-adapter. Start it twice (two ports) and, if you
 // like, a Node server on the same Redis and key: see README.md. With -nats,
-// the servers share a NATS server with JetStream instead (Go servers only).
+// the servers share a NATS server with JetStream instead (Go servers only);
+// with -postgres, a PostgreSQL (Node's @socket.io/postgres-adapter format).
 package main
 
 import (
@@ -15,12 +16,14 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	goredis "github.com/redis/go-redis/v9"
 
 	socketio "github.com/gosio/socketio"
 	"github.com/gosio/socketio/adapter"
 	natsadapter "github.com/gosio/socketio/adapter/nats"
+	pgadapter "github.com/gosio/socketio/adapter/postgres"
 	redisadapter "github.com/gosio/socketio/adapter/redis"
 )
 
@@ -30,6 +33,7 @@ func main() {
 	key := flag.String("key", "socket.io", "channel prefix (the Node servers' key option)")
 	name := flag.String("name", "go-1", "server name, shown to clients")
 	natsURL := flag.String("nats", "", "share the cluster over this NATS server (JetStream) instead of Redis, e.g. nats://127.0.0.1:4222")
+	pgURL := flag.String("postgres", "", "share the cluster over this PostgreSQL instead of Redis (LISTEN/NOTIFY, Node's @socket.io/postgres-adapter format), e.g. postgres://postgres@127.0.0.1:5432/test")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -45,6 +49,13 @@ func main() {
 		// Sessions and missed events are in JetStream: a client recovers
 		// on any server.
 		recovery = &socketio.RecoveryConfig{}
+	} else if *pgURL != "" {
+		pool, err := pgxpool.New(context.Background(), *pgURL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer pool.Close()
+		factory = pgadapter.NewAdapter(pool, pgadapter.Options{ChannelPrefix: *key, Logger: logger})
 	} else {
 		rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr})
 		defer rdb.Close()
