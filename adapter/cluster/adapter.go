@@ -177,10 +177,6 @@ func (a *nspAdapter) SetRoomEvents(ev adapter.RoomEvents) {
 	a.userEv.Store(&ev)
 }
 
-// QueueLen returns the number of messages waiting in this server's publish
-// queue (all namespaces).
-func (a *nspAdapter) QueueLen() int { return a.n.snd.Len() }
-
 func (a *nspAdapter) heartbeat() {
 	if a.closed.Load() {
 		return

@@ -170,7 +170,7 @@ func (b *bus) subscribe(ctx context.Context, channels, patterns []string, h func
 		name    string
 		pattern bool
 	}
-	var todo []pending
+	var sends []pending
 	add := func(name string, pattern bool) error {
 		c, err := b.conn(ctx, name)
 		if err != nil {
@@ -184,7 +184,7 @@ func (b *bus) subscribe(ctx context.Context, channels, patterns []string, h func
 		w := make(chan struct{})
 		b.waiters[name] = append(b.waiters[name], w)
 		waits = append(waits, w)
-		todo = append(todo, pending{c, name, pattern})
+		sends = append(sends, pending{c, name, pattern})
 		return nil
 	}
 	for _, ch := range channels {
@@ -200,7 +200,7 @@ func (b *bus) subscribe(ctx context.Context, channels, patterns []string, h func
 		}
 	}
 	b.mu.Unlock()
-	for _, p := range todo {
+	for _, p := range sends {
 		if err := b.send(ctx, p.c, p.name, p.pattern, true); err != nil {
 			b.unsubscribe(channels, patterns)
 			return fmt.Errorf("redis adapter: subscribe %q: %w", p.name, err)

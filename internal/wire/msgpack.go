@@ -221,14 +221,8 @@ type Reader struct {
 	pos  int
 }
 
-// NewReader returns a Reader of b.
-func NewReader(b []byte) *Reader { return &Reader{data: b} }
-
 // Remaining is the number of bytes not read yet.
 func (r *Reader) Remaining() int { return len(r.data) - r.pos }
-
-// Pos is the number of bytes read.
-func (r *Reader) Pos() int { return r.pos }
 
 // Peek returns the next byte without reading it.
 func (r *Reader) Peek() (byte, error) {
@@ -247,9 +241,6 @@ func (r *Reader) Take(n int) ([]byte, error) {
 	r.pos += n
 	return b, nil
 }
-
-// Value reads one value into the tree.
-func (r *Reader) Value() (any, error) { return r.value(0) }
 
 func (r *Reader) uintN(n int) (uint64, error) {
 	b, err := r.Take(n)

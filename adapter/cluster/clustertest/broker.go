@@ -21,21 +21,19 @@ var ErrDown = errors.New("clustertest: broker down")
 // decoded as they would be on a network (Message.Encode and Decode), and
 // delivered in order, each subscriber on a goroutine of its own.
 type Broker struct {
-	mu     sync.Mutex
-	subs   map[string]map[*transport]func(*cluster.Message, string) // by namespace
-	hang   chan struct{}                                            // non-nil: publications block until closed or ctx
-	fail   bool
-	counts map[cluster.MessageType]int
-	cut    map[string]bool // servers cut from the broker, by uid
-	live   int             // transports not closed
+	mu   sync.Mutex
+	subs map[string]map[*transport]func(*cluster.Message, string) // by namespace
+	hang chan struct{}                                            // non-nil: publications block until closed or ctx
+	fail bool
+	cut  map[string]bool // servers cut from the broker, by uid
+	live int             // transports not closed
 }
 
 // New returns a broker.
 func New() *Broker {
 	return &Broker{
-		subs:   map[string]map[*transport]func(*cluster.Message, string){},
-		counts: map[cluster.MessageType]int{},
-		cut:    map[string]bool{},
+		subs: map[string]map[*transport]func(*cluster.Message, string){},
+		cut:  map[string]bool{},
 	}
 }
 
@@ -100,13 +98,6 @@ func (b *Broker) Resume() {
 	}
 }
 
-// Published returns how many messages of type t were published.
-func (b *Broker) Published(t cluster.MessageType) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.counts[t]
-}
-
 // Subscribers returns the number of transports subscribed to namespace nsp.
 func (b *Broker) Subscribers(nsp string) int {
 	b.mu.Lock()
@@ -169,7 +160,6 @@ func (t *transport) send(ctx context.Context, m *cluster.Message, to string) err
 	}
 	t.b.mu.Lock()
 	defer t.b.mu.Unlock()
-	t.b.counts[m.Type]++
 	if t.b.cut[t.uid] {
 		return nil
 	}
