@@ -155,11 +155,13 @@ try {
         upgradeErr = String(err && err.message ? err.message : err).split('\n')[0];
       }
     }
-    out({ ev: 'estado', text: ((await text('#estado')) ?? '').trim() });
-    const vista = await page.evaluate(() => {
+    // #estado and the echo page's view are read in one evaluate: one snapshot,
+    // so an upgrade landing between two reads cannot make them disagree.
+    const { estado, vista } = await page.evaluate(() => {
+      const estado = (document.getElementById('estado')?.textContent ?? '').trim();
       const badge = document.getElementById('transporte');
-      if (!badge) return null;
-      return {
+      if (!badge) return { estado, vista: null };
+      return { estado, vista: {
         conexion: document.getElementById('conexion')?.dataset.state ?? null,
         transporte: badge.textContent,
         mejora: document.getElementById('mejora')?.textContent ?? null,
@@ -168,8 +170,9 @@ try {
           event: li.dataset.event,
           text: li.querySelector('.texto')?.textContent,
         })),
-      };
+      } };
     });
+    out({ ev: 'estado', text: estado });
     if (vista) out({ ev: 'vista', ...vista });
     if (process.env.SCREENSHOT && !upgradeErr && !wsViolation) await page.screenshot({ path: process.env.SCREENSHOT });
     if (upgradeErr) {
