@@ -15,6 +15,8 @@ import (
 	"time"
 
 	socketio "github.com/gosio/socketio"
+	"github.com/gosio/socketio/engineio"
+	"github.com/gosio/socketio/parser"
 )
 
 // BenchmarkBroadcast1k measures io.Emit to 1,000 sockets of the main
@@ -88,8 +90,27 @@ func BenchmarkBroadcast1k(b *testing.B) {
 			}
 		}
 	}
-	for _, size := range []int{100, 1024} {
-		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+	// The last run has an observer counting packets and bytes per event
+	// name, as a metrics exporter would: the cost of observing a broadcast.
+	var observed atomic.Int64
+	observer := socketio.Observer{PacketOut: func(_ *engineio.Conn, p *parser.Packet, size int) {
+		if p.Type == parser.Event {
+			if name, err := parser.EventName(p); err == nil && name != "" {
+				observed.Add(int64(size))
+			}
+		}
+	}}
+	for _, run := range []struct {
+		size    int
+		observe bool
+	}{{100, false}, {1024, false}, {100, true}} {
+		size := run.size
+		name := fmt.Sprintf("%dB", size)
+		if run.observe {
+			srv.Observe(observer)
+			name += "-observed"
+		}
+		b.Run(name, func(b *testing.B) {
 			payload := strings.Repeat("x", size)
 			base := got.Load()
 			sent := int64(0)

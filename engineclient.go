@@ -51,6 +51,7 @@ func (s *Server) onEngineConn(conn *engineio.Conn) {
 	cl.mu.Unlock()
 	conn.OnMessage(cl.onMessage)
 	conn.OnClose(cl.onClose)
+	s.observeConn(conn)
 }
 
 func (cl *engineClient) onConnectTimeout() {
@@ -77,6 +78,7 @@ func (cl *engineClient) onMessage(data []byte, binary bool) {
 		data = validUTF8(data)
 	}
 	p, err := cl.dec.Add(data, binary)
+	size := cl.partialBytes + len(data) // the packet's bytes, attachments included
 	if p != nil || err != nil {
 		cl.endPartial()
 	} else if !cl.growPartial(len(data)) {
@@ -87,6 +89,11 @@ func (cl *engineClient) onMessage(data []byte, binary bool) {
 		return
 	}
 	if p != nil {
+		if o := cl.srv.obs.Load(); o != nil {
+			for _, fn := range o.packetIn {
+				fn(cl.conn, p, size)
+			}
+		}
 		cl.onPacket(p)
 	}
 }
@@ -298,7 +305,7 @@ func (cl *engineClient) remove(s *Socket) {
 	cl.mu.Unlock()
 }
 
-func (cl *engineClient) onClose(reason string, _ error) {
+func (cl *engineClient) onClose(reason string, cause error) {
 	cl.mu.Lock()
 	cl.closed = true
 	cl.stopPartialLocked()
@@ -312,6 +319,11 @@ func (cl *engineClient) onClose(reason string, _ error) {
 	for _, s := range socks {
 		s.onClose(reason)
 	}
+	if o := cl.srv.obs.Load(); o != nil {
+		for _, fn := range o.connClosed {
+			fn(cl.conn, reason, cause)
+		}
+	}
 }
 
 // writePacket encodes p and queues it on the connection.
@@ -319,6 +331,12 @@ func (cl *engineClient) writePacket(p *parser.Packet) error {
 	enc, err := cl.srv.encode(p)
 	if err != nil {
 		return err
+	}
+	if o := cl.srv.obs.Load(); o != nil && len(o.packetOut) > 0 {
+		size := packetSize(enc)
+		for _, fn := range o.packetOut {
+			fn(cl.conn, p, size)
+		}
 	}
 	return cl.conn.Write(enc...)
 }

@@ -1,9 +1,11 @@
 package socketio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/gosio/socketio/parser"
 )
@@ -23,7 +25,25 @@ type Event struct {
 	ackID  uint64
 	hasAck bool
 	acked  atomic.Bool
+	size   int
+	ctx    context.Context // nil: the socket's
+	// received is when the event arrived, kept only for AckSent observers.
+	received time.Time
 }
+
+// Context returns the event's context: the socket's (Socket.Context),
+// or what an Observer's EventReceived derived from it (a trace span, for
+// instance). Pass it on to the work a handler starts.
+func (e *Event) Context() context.Context {
+	if e.ctx != nil {
+		return e.ctx
+	}
+	return e.socket.ctx
+}
+
+// Size returns the bytes of the event as received: its JSON data and
+// binary attachments.
+func (e *Event) Size() int { return e.size }
 
 // ErrAlreadyAcked is returned when an event is acknowledged twice.
 var ErrAlreadyAcked = errors.New("socketio: event already acknowledged")
@@ -59,6 +79,14 @@ func (e *Event) Ack(args ...any) error {
 	}
 	if !e.socket.Connected() {
 		return ErrDisconnected
+	}
+	if !e.received.IsZero() {
+		if o := e.socket.nsp.srv.obs.Load(); o != nil {
+			latency := time.Since(e.received)
+			for _, fn := range o.ackSent {
+				fn(e, latency)
+			}
+		}
 	}
 	return e.socket.ec.writePacket(p)
 }

@@ -156,9 +156,14 @@ func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
 // runs on the socket's goroutine.
 func (n *Namespace) connect(s *Socket) {
 	rooms := s.restoredRooms
+	o := n.srv.obs.Load()
+	done := o.observeConnecting(s)
 	if !s.recovered || n.srv.cfg.ConnectionStateRecovery.RunMiddlewares {
 		s.setTask("middleware", "")
-		if !n.runMiddlewares(s) {
+		if err := n.runMiddlewares(s); err != nil {
+			if done != nil {
+				done(err)
+			}
 			s.leaveAllRooms()
 			s.releaseNamespace()
 			n.srv.forgetSocket(s)
@@ -166,7 +171,13 @@ func (n *Namespace) connect(s *Socket) {
 		}
 	}
 	if !s.markConnected() {
+		if done != nil {
+			done(ErrDisconnected)
+		}
 		return // the connection closed while the middlewares ran (onClose released the namespace)
+	}
+	if done != nil {
+		done(nil)
 	}
 	n.mu.Lock()
 	n.sockets[s.id] = s
@@ -189,6 +200,11 @@ func (n *Namespace) connect(s *Socket) {
 		PID string `json:"pid,omitempty"`
 	}{s.id, s.pid})
 	_ = s.ec.writePacket(&parser.Packet{Type: parser.Connect, Namespace: n.name, Data: reply})
+	if o != nil {
+		for _, fn := range o.socketConnected {
+			fn(s)
+		}
+	}
 	s.setTask("connection handler", "")
 	for _, fn := range handlers {
 		if !s.safeCall(func() { fn(s) }) {
@@ -226,8 +242,8 @@ func (n *Namespace) restore(auth map[string]any) *adapter.Session {
 }
 
 // runMiddlewares runs the connection middlewares; on a refusal it answers
-// CONNECT_ERROR and reports false.
-func (n *Namespace) runMiddlewares(s *Socket) bool {
+// CONNECT_ERROR and returns the refusal.
+func (n *Namespace) runMiddlewares(s *Socket) error {
 	n.mu.RLock()
 	mws := slices.Clone(n.middlewares)
 	n.mu.RUnlock()
@@ -247,10 +263,10 @@ func (n *Namespace) runMiddlewares(s *Socket) bool {
 				ce = &ConnectError{Message: err.Error()}
 			}
 			s.ec.sendConnectError(n.name, ce)
-			return false
+			return err
 		}
 	}
-	return true
+	return nil
 }
 
 func (n *Namespace) remove(s *Socket) {
@@ -282,6 +298,18 @@ func (v nspView) NextAckID() uint64 { return v.n.ackID.Add(1) - 1 }
 func (v nspView) OnServerSideEmit(args []json.RawMessage, ack func(json.RawMessage)) {
 	v.n.dispatchServerSideEmit(args, ack)
 }
+
+// ReportError hands an adapter's error to the server's observers
+// (adapter.ErrorReporter).
+func (v nspView) ReportError(err error) {
+	if o := v.n.srv.obs.Load(); o != nil {
+		for _, fn := range o.adapterError {
+			fn(v.n, err)
+		}
+	}
+}
+
+var _ adapter.ErrorReporter = nspView{}
 
 func (v nspView) RecoveryDuration() time.Duration { return v.n.srv.recoveryDuration() }
 

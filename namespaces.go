@@ -107,10 +107,15 @@ func (s *Server) ensure(name string, parent *ParentNamespace, ref bool) (n *Name
 			}
 		}
 		c.err = err
+		forward := false
 		if err == nil {
 			c.n = n
+			forward = s.obs.Load().wantsRooms() // published under the lock Observe takes
 		}
 		s.mu.Unlock()
+		if forward {
+			n.forwardRoomEvents()
+		}
 		close(c.done)
 		if closeNew {
 			_ = n.adapter.Close()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gosio/socketio/engineio"
@@ -33,6 +34,8 @@ type Server struct {
 
 	clientFiles *clientFiles
 
+	obs atomic.Pointer[observers] // nil: none (see Observe)
+
 	// Every socket from its CONNECT until its goroutine has run its last
 	// handler, for Shutdown's report of stuck handlers.
 	liveMu sync.Mutex
@@ -46,6 +49,12 @@ type Server struct {
 
 // NewServer returns a Server configured by cfg. It creates the main
 // namespace, "/", and returns the error of its adapter's factory, if any.
+//
+// The DEBUG environment variable, as Node's, turns on a log of the wire
+// (see WireLog): DEBUG=socket.io* for Socket.IO packets, DEBUG=engine*
+// for Engine.IO sessions and packets, DEBUG=* or DEBUG=engine,socket.io*
+// for both. It goes to Config.Logger when that logs at slog.LevelDebug,
+// to standard error otherwise.
 func NewServer(cfg Config) (*Server, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -70,6 +79,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	eng.OnConnection(s.onEngineConn)
+	s.observeDebugEnv()
 	return s, nil
 }
 

@@ -133,7 +133,7 @@ type Socket struct {
 	disconnecting []func(reason string)
 	disconnected  []func(reason string)
 	errHandlers   []func(error)
-	acks          map[uint64]func(adapter.AckResponse)
+	acks          map[uint64]pendingAck
 	// What the socket's goroutine runs (for Shutdown's report of stuck
 	// handlers): a kind ("event", "connection handler", ...), the event's
 	// name, and since when.
@@ -627,11 +627,23 @@ func (s *Socket) write(p *parser.Packet, enc adapter.Encoded, flags adapter.Broa
 	if !connected {
 		return ErrDisconnected
 	}
+	o := s.nsp.srv.obs.Load()
 	if flags.Volatile && !s.ec.conn.Writable() {
+		if o != nil {
+			for _, fn := range o.volatileDropped {
+				fn(s, p)
+			}
+		}
 		return nil
 	}
 	if len(fns) > 0 {
 		s.notifyOutgoing(p, fns)
+	}
+	if o != nil && len(o.packetOut) > 0 {
+		size := packetSize(enc)
+		for _, fn := range o.packetOut {
+			fn(s.ec.conn, p, size)
+		}
 	}
 	return s.ec.conn.Write(enc...)
 }
@@ -650,13 +662,23 @@ func (s *Socket) notifyOutgoing(p *parser.Packet, fns []func(string, Args)) {
 	})
 }
 
+// pendingAck is an acknowledgement the socket waits for.
+type pendingAck struct {
+	fn    func(adapter.AckResponse)
+	since time.Time // when it was asked for, kept only for AckReceived observers
+}
+
 // expectAck registers fn for the client's acknowledgement of id.
 func (s *Socket) expectAck(id uint64, fn func(adapter.AckResponse)) {
+	a := pendingAck{fn: fn}
+	if o := s.nsp.srv.obs.Load(); o != nil && len(o.ackReceived) > 0 {
+		a.since = time.Now()
+	}
 	s.mu.Lock()
 	if s.acks == nil {
-		s.acks = make(map[uint64]func(adapter.AckResponse)) // made on demand: most sockets never wait for an ack
+		s.acks = make(map[uint64]pendingAck) // made on demand: most sockets never wait for an ack
 	}
-	s.acks[id] = fn
+	s.acks[id] = a
 	s.mu.Unlock()
 }
 
@@ -675,12 +697,19 @@ func (s *Socket) onAck(p *parser.Packet) {
 		return
 	}
 	s.mu.Lock()
-	fn := s.acks[p.ID]
+	a, ok := s.acks[p.ID]
 	delete(s.acks, p.ID)
 	s.mu.Unlock()
-	if fn != nil {
-		fn(adapter.AckResponse{Args: args, Attachments: p.Attachments})
+	if !ok {
+		return
 	}
+	if o := s.nsp.srv.obs.Load(); o != nil && !a.since.IsZero() {
+		latency := time.Since(a.since)
+		for _, fn := range o.ackReceived {
+			fn(s, latency)
+		}
+	}
+	a.fn(adapter.AckResponse{Args: args, Attachments: p.Attachments})
 }
 
 // onEvent runs on the connection's reader and queues the event for the
@@ -691,12 +720,35 @@ func (s *Socket) onEvent(p *parser.Packet) {
 		s.ec.fail(err)
 		return
 	}
-	ev := &Event{Name: name, args: parser.NewArgs(args, p.Attachments), socket: s, ackID: p.ID, hasAck: p.HasID}
 	size := len(p.Data)
 	for _, a := range p.Attachments {
 		size += len(a)
 	}
+	ev := &Event{Name: name, args: parser.NewArgs(args, p.Attachments), socket: s, ackID: p.ID, hasAck: p.HasID, size: size}
+	if o := s.nsp.srv.obs.Load(); o != nil && len(o.ackSent) > 0 && p.HasID {
+		ev.received = time.Now()
+	}
 	s.enqueueEvent(func() { s.dispatch(ev) }, size)
+}
+
+// errMiddlewarePanicked is the refusal an observer sees when a packet
+// middleware panicked.
+var errMiddlewarePanicked = errors.New("socketio: packet middleware panicked")
+
+// runEventMiddlewares runs the packet middlewares mws for ev and returns
+// the refusal, if any (handed to the error handlers first).
+func (s *Socket) runEventMiddlewares(ev *Event, mws []func(*Event) error) error {
+	for _, mw := range mws {
+		var err error
+		if !s.safeCall(func() { err = mw(ev) }) {
+			return errMiddlewarePanicked
+		}
+		if err != nil {
+			s.emitError(err)
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Socket) dispatch(ev *Event) {
@@ -721,15 +773,18 @@ func (s *Socket) dispatch(ev *Event) {
 	}
 	anyIn := s.anyIn
 	s.mu.Unlock()
-	for _, mw := range mws {
-		var err error
-		if !s.safeCall(func() { err = mw(ev) }) {
-			return
+	if o := s.nsp.srv.obs.Load(); o != nil && len(o.eventReceived) > 0 {
+		if done := o.observeEvent(ev); done != nil {
+			var refused error
+			defer func() { done(refused) }()
+			if refused = s.runEventMiddlewares(ev, mws); refused != nil {
+				return
+			}
+			mws = nil
 		}
-		if err != nil {
-			s.emitError(err)
-			return
-		}
+	}
+	if s.runEventMiddlewares(ev, mws) != nil {
+		return
 	}
 	for _, h := range entries {
 		s.safeCall(func() { h.fn(ev) })
@@ -799,6 +854,11 @@ func (s *Socket) enqueueEvent(task func(), size int) {
 // overflow closes the connection of a client whose events pile up.
 func (s *Socket) overflow(err error) {
 	s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id, "err", err)
+	if o := s.nsp.srv.obs.Load(); o != nil {
+		for _, fn := range o.overflow {
+			fn(s, err)
+		}
+	}
 	s.ec.conn.Abort(engineio.ReasonTransportError, err)
 }
 
@@ -858,6 +918,11 @@ func (s *Socket) onClose(reason string) {
 	s.mu.Lock()
 	s.lastRooms, s.roomsFrozen = rooms, true
 	s.mu.Unlock()
+	if o := s.nsp.srv.obs.Load(); o != nil {
+		for _, fn := range o.socketDisconnected {
+			fn(s, reason)
+		}
+	}
 	s.nsp.adapter.DelAll(s.id)
 	s.nsp.remove(s)
 	s.queue.Push(func() {

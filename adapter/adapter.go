@@ -220,6 +220,29 @@ type Factory func(nsp Namespace) (Adapter, error)
 // ErrNotSupported is returned by operations an adapter cannot carry out.
 var ErrNotSupported = errors.New("adapter: operation not supported")
 
+// ErrorReporter is implemented by the Namespace a socketio.Server gives
+// its adapters: an adapter reports there the errors that have no caller
+// to return them to (a cluster message that failed to publish after the
+// emit returned, an answer to another server dropped). The server hands
+// them to its observers (socketio.Observer.AdapterError).
+type ErrorReporter interface {
+	ReportError(err error)
+}
+
+// ReportError reports err to nsp when it is an ErrorReporter.
+func ReportError(nsp Namespace, err error) {
+	if r, ok := nsp.(ErrorReporter); ok {
+		r.ReportError(err)
+	}
+}
+
+// PublishQueue is implemented by adapters that publish to other servers
+// from a queue (the cluster and Redis adapters): the messages waiting in
+// it, for metrics.
+type PublishQueue interface {
+	PublishQueueLen() int
+}
+
 // RoomEvents receives the room changes of an adapter (Node's adapter
 // events create-room, delete-room, join-room and leave-room). Nil fields
 // are skipped. The functions run after the change, without adapter locks

@@ -175,7 +175,7 @@ type Conn struct {
 	extended     bool
 	linger       *time.Timer
 
-	onMessage func(data []byte, binary bool)
+	onMessage []func(data []byte, binary bool)
 	onClose   []func(reason string, cause error)
 	onUpgrade []func(transport string)
 	hooks     atomic.Pointer[connHooks] // observability; copy on write
@@ -244,12 +244,14 @@ func (c *Conn) CloseReason() (string, error) {
 	return c.reason, c.cause
 }
 
-// OnMessage sets the handler of incoming messages. data belongs to the
-// handler. Set it in the Server's connection handler: messages that arrive
-// before a handler is set are dropped.
+// OnMessage adds a handler of incoming messages; handlers run in the
+// order they were added, on the session's reader. Add it in the Server's
+// connection handler: messages that arrive before a handler is added are
+// dropped. data is shared by every handler and may be kept by one (the
+// Socket.IO layer keeps binary attachments): no handler may modify it.
 func (c *Conn) OnMessage(fn func(data []byte, binary bool)) {
 	c.mu.Lock()
-	c.onMessage = fn
+	c.onMessage = append(slices.Clip(c.onMessage), fn)
 	c.mu.Unlock()
 }
 
@@ -773,12 +775,15 @@ func (c *Conn) deliver(data []byte, binary bool) {
 	c.deliverMu.Lock()
 	defer c.deliverMu.Unlock()
 	c.mu.Lock()
-	fn, open := c.onMessage, c.state != stateClosed
+	fns, open := c.onMessage, c.state != stateClosed
 	c.mu.Unlock()
-	if fn == nil || !open {
+	if !open {
 		return
 	}
-	if !c.safeCall(func() { fn(data, binary) }) {
-		c.finish(ReasonTransportError, errHandlerPanic, closeMsg)
+	for _, fn := range fns {
+		if !c.safeCall(func() { fn(data, binary) }) {
+			c.finish(ReasonTransportError, errHandlerPanic, closeMsg)
+			return
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ type Server struct {
 	mu       sync.RWMutex
 	sessions map[string]*Conn
 	closed   map[string]*Conn // closed polling sessions waiting for their last GET
-	onConn   func(*Conn)
+	onConn   []func(*Conn)
 	shutdown bool
 
 	warnHijack sync.Once
@@ -95,12 +96,14 @@ func NewServer(cfg Config) (*Server, error) {
 // Config returns the effective configuration, defaults filled in.
 func (s *Server) Config() Config { return s.cfg }
 
-// OnConnection sets the handler called for each new session, before the
-// client has seen the handshake response. Set the Conn's handlers there.
-// The handler must not block for long: the handshake waits for it.
+// OnConnection adds a handler called for each new session, before the
+// client has seen the handshake response; handlers run in the order they
+// were added. Set the Conn's handlers there. A handler must not block for
+// long: the handshake waits for it. (A socketio.Server adds its own; yours
+// run beside it.)
 func (s *Server) OnConnection(fn func(*Conn)) {
 	s.mu.Lock()
-	s.onConn = fn
+	s.onConn = append(slices.Clip(s.onConn), fn)
 	s.mu.Unlock()
 }
 
@@ -439,8 +442,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	// Timers start at the handshake, before the client sees the response,
 	// and the connection handler runs before it too.
 	c.startHeartbeat()
-	if onConn != nil {
-		c.safeCall(func() { onConn(c) })
+	for _, fn := range onConn {
+		if !c.safeCall(func() { fn(c) }) {
+			break
+		}
 	}
 	open := s.openPacket(id, transport)
 	c.mu.Lock()

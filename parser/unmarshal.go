@@ -142,3 +142,13 @@ func Unmarshal(raw json.RawMessage, attachments [][]byte, v any) error {
 	out = append(out, raw[last:]...)
 	return json.Unmarshal(out, v)
 }
+
+// EventName returns the name of an EVENT or BINARY_EVENT packet without
+// decoding its arguments (a number in its JavaScript string form, the name
+// a Node server would look up).
+func EventName(p *Packet) (string, error) {
+	if p.Type != Event && p.Type != BinaryEvent {
+		return "", invalidf("%s packet has no event name", p.Type)
+	}
+	return eventName(p.Data)
+}

@@ -189,9 +189,17 @@ func (a *nspAdapter) heartbeat() {
 	a.hbMu.Unlock()
 }
 
+// report hands the error of a publication that failed once queued to the
+// namespace (see adapter.ErrorReporter).
+func (a *nspAdapter) report(err error) { adapter.ReportError(a.nsp, err) }
+
+// PublishQueueLen returns the messages waiting to be published to the
+// other servers (the server's queue, shared by its namespaces).
+func (a *nspAdapter) PublishQueueLen() int { return a.n.snd.Len() }
+
 // enqueue queues a message for every other server.
 func (a *nspAdapter) enqueue(m *Message, size int) error {
-	return a.n.snd.Enqueue(size+64, a.name, func(ctx context.Context) error {
+	return a.n.snd.Enqueue(size+64, a.name, a.report, func(ctx context.Context) error {
 		_, err := a.n.t.Publish(ctx, m)
 		return err
 	})
@@ -200,7 +208,7 @@ func (a *nspAdapter) enqueue(m *Message, size int) error {
 // respond queues an answer to server to.
 func (a *nspAdapter) respond(to string, typ MessageType, kv ...any) {
 	m := newMessage(typ, a.n.uid, a.name, kv...)
-	a.n.snd.EnqueueAnswer(256, a.name, func(ctx context.Context) error {
+	a.n.snd.EnqueueAnswer(256, a.name, a.report, func(ctx context.Context) error {
 		return a.n.t.PublishResponse(ctx, to, m)
 	})
 }
@@ -397,7 +405,7 @@ func (a *nspAdapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) 
 		}
 		return err
 	}
-	err = a.n.snd.Enqueue(packetSize(p)+64, a.name, func(ctx context.Context) error {
+	err = a.n.snd.Enqueue(packetSize(p)+64, a.name, a.report, func(ctx context.Context) error {
 		offset, err := a.n.t.Publish(ctx, m)
 		if err == nil {
 			a.addOffset(p, opts, offset)
@@ -595,7 +603,7 @@ func (a *nspAdapter) Close() error {
 	a.roomMu.Unlock()
 	if a.servers != nil {
 		m := newMessage(AdapterClose, a.n.uid, a.name)
-		_ = a.n.snd.Enqueue(64, a.name, func(ctx context.Context) error {
+		_ = a.n.snd.Enqueue(64, a.name, a.report, func(ctx context.Context) error {
 			_, err := a.n.t.Publish(ctx, m)
 			return err
 		})

@@ -478,8 +478,16 @@ func (a *Adapter) respond(uid string, msg *wire.Object) {
 	a.enqueue(a.responseFor(uid), raw)
 }
 
+// report hands the error of a publication that failed once queued to the
+// namespace (see adapter.ErrorReporter).
+func (a *Adapter) report(err error) { adapter.ReportError(a.nsp, err) }
+
+// PublishQueueLen returns the messages waiting to be published to Redis
+// (the server's queue, shared by its namespaces).
+func (a *Adapter) PublishQueueLen() int { return a.node.snd.Len() }
+
 func (a *Adapter) enqueue(channel string, payload []byte) {
-	a.node.snd.EnqueueAnswer(len(payload), channel, func(ctx context.Context) error {
+	a.node.snd.EnqueueAnswer(len(payload), channel, a.report, func(ctx context.Context) error {
 		return a.node.publish(ctx, channel, payload)
 	})
 }
@@ -591,7 +599,7 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) err
 // queue queues a publication on this server's publisher; it never waits
 // on Redis (see Options.MaxQueuedMessages).
 func (a *Adapter) queue(channel string, payload []byte) error {
-	return a.node.snd.Enqueue(len(payload), channel, func(ctx context.Context) error {
+	return a.node.snd.Enqueue(len(payload), channel, a.report, func(ctx context.Context) error {
 		return a.node.publish(ctx, channel, payload)
 	})
 }

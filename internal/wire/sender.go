@@ -43,6 +43,7 @@ type Sender struct {
 
 type outItem struct {
 	publish func(ctx context.Context) error
+	report  func(error) // nil: none
 	what    string
 	size    int
 }
@@ -67,8 +68,9 @@ func (s *Sender) Start() {
 }
 
 // Enqueue queues a publication of size bytes (what names it in logs). It
-// never blocks; see the overflow policy.
-func (s *Sender) Enqueue(size int, what string, publish func(ctx context.Context) error) error {
+// never blocks; see the overflow policy. report, when not nil, receives
+// the error of a publication that fails once queued (it is logged too).
+func (s *Sender) Enqueue(size int, what string, report func(error), publish func(ctx context.Context) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -77,7 +79,7 @@ func (s *Sender) Enqueue(size int, what string, publish func(ctx context.Context
 	if len(s.queue) >= s.MaxMessages || (s.bytes+size > s.MaxBytes && len(s.queue) > 0) {
 		return ErrQueueFull
 	}
-	s.queue = append(s.queue, outItem{publish: publish, what: what, size: size})
+	s.queue = append(s.queue, outItem{publish: publish, report: report, what: what, size: size})
 	s.bytes += size
 	if len(s.queue) == 1 {
 		s.cond.Signal()
@@ -86,10 +88,14 @@ func (s *Sender) Enqueue(size int, what string, publish func(ctx context.Context
 }
 
 // EnqueueAnswer queues an answer to another server's request; an answer
-// that does not fit is dropped and logged (nobody waits on its error).
-func (s *Sender) EnqueueAnswer(size int, what string, publish func(ctx context.Context) error) {
-	if err := s.Enqueue(size, what, publish); err != nil && !errors.Is(err, ErrClosed) {
+// that does not fit is dropped, logged and reported (nobody waits on its
+// error).
+func (s *Sender) EnqueueAnswer(size int, what string, report func(error), publish func(ctx context.Context) error) {
+	if err := s.Enqueue(size, what, report, publish); err != nil && !errors.Is(err, ErrClosed) {
 		s.Log.Warn("adapter: answer to another server dropped", "what", what, "err", err)
+		if report != nil {
+			report(err)
+		}
 	}
 }
 
@@ -133,6 +139,9 @@ func (s *Sender) publisher() {
 		ctx, cancel := context.WithTimeout(s.base, s.Timeout)
 		if err := it.publish(ctx); err != nil && s.base.Err() == nil {
 			s.Log.Warn("adapter: publish to the other servers failed; message dropped", "what", it.what, "err", err)
+			if it.report != nil {
+				it.report(err)
+			}
 		}
 		cancel()
 	}
