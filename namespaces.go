@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strings"
 )
 
 // The server's namespaces by name. A namespace is created once per name;
@@ -144,6 +145,19 @@ func (s *Server) Of(name string) (*Namespace, error) {
 	}
 	n, _, err := s.ensure(name, nil, false)
 	return n, err
+}
+
+// Namespaces returns the server's namespaces, by name: the static ones and
+// the children of dynamic namespaces that exist now.
+func (s *Server) Namespaces() []*Namespace {
+	s.mu.RLock()
+	nsps := make([]*Namespace, 0, len(s.nsps))
+	for _, n := range s.nsps {
+		nsps = append(nsps, n)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(nsps, func(a, b *Namespace) int { return strings.Compare(a.name, b.name) })
+	return nsps
 }
 
 // namespaceFor finds the namespace a CONNECT addresses: a static one, or a

@@ -68,6 +68,9 @@ type Observer struct {
 	// them; RoomLeft follows for each); its disconnecting and disconnect
 	// handlers run after it.
 	SocketDisconnected func(s *Socket, reason string)
+	// SocketDataSet is called after SetData (Node's Admin UI reports
+	// socket.data changes; Go has no proxy to see them otherwise).
+	SocketDataSet func(s *Socket)
 	// RoomJoined and RoomLeft report room membership changes of local
 	// sockets in every namespace, a socket's own room included (the
 	// adapter's join-room and leave-room); id is the socket's. They need
@@ -118,6 +121,7 @@ type observers struct {
 	socketConnecting   []func(*Socket) func(error)
 	socketConnected    []func(*Socket)
 	socketDisconnected []func(*Socket, string)
+	socketDataSet      []func(*Socket)
 	roomJoined         []func(*Namespace, string, string)
 	roomLeft           []func(*Namespace, string, string)
 	eventReceived      []func(context.Context, *Event) (context.Context, func(error))
@@ -163,6 +167,9 @@ func (o *observers) add(ob *Observer) *observers {
 	}
 	if f := ob.SocketDisconnected; f != nil {
 		n.socketDisconnected = append(slices.Clip(n.socketDisconnected), f)
+	}
+	if f := ob.SocketDataSet; f != nil {
+		n.socketDataSet = append(slices.Clip(n.socketDataSet), f)
 	}
 	if f := ob.RoomJoined; f != nil {
 		n.roomJoined = append(slices.Clip(n.roomJoined), f)

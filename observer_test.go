@@ -106,6 +106,7 @@ func (o *observed) observer() socketio.Observer {
 			}
 		},
 		SocketConnected: func(s *socketio.Socket) { o.add("connected " + s.Namespace().Name()) },
+		SocketDataSet:   func(s *socketio.Socket) { o.add(fmt.Sprint("data ", s.Data())) },
 		SocketDisconnected: func(s *socketio.Socket, reason string) {
 			o.add("disconnected " + s.Namespace().Name() + " " + reason)
 		},
@@ -154,8 +155,16 @@ func TestObserverWithOfficialClient(t *testing.T) {
 		o := newObserved()
 		io.Observe(o.observer())
 		io.OnConnection(func(s *socketio.Socket) {
+			s.SetData("user-1")
 			s.On("ctx", func(e *socketio.Event) { _ = e.Ack(e.Context().Value(obsCtxKey{})) })
 		})
+		var names []string
+		for _, n := range io.Namespaces() {
+			names = append(names, n.Name())
+		}
+		if !slices.Equal(names, []string{"/", "/admin", "/private"}) {
+			t.Errorf("Namespaces() = %q", names)
+		}
 		p := driver(t, url)
 		connect(t, p, "a", tr, nil)
 		p.Send(map[string]any{"cmd": "connect", "c": "p", "nsp": "/private", "transports": tr})
@@ -173,7 +182,7 @@ func TestObserverWithOfficialClient(t *testing.T) {
 		ackOf(t, p, "a", 3)
 		p.Send(map[string]any{"cmd": "disconnect", "c": "a"})
 
-		want := []string{"open " + tr[0], "connecting /", "accepted /", "connected /"}
+		want := []string{"open " + tr[0], "connecting /", "accepted /", "connected /", "data user-1"}
 		if len(tr) == 2 {
 			want = append(want, "upgrade websocket")
 		}

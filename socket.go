@@ -254,6 +254,11 @@ func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
 	s.mu.Unlock()
+	if o := s.nsp.srv.obs.Load(); o != nil {
+		for _, fn := range o.socketDataSet {
+			fn(s)
+		}
+	}
 }
 
 // Connected reports whether the socket is connected to its namespace.
