@@ -255,25 +255,24 @@ func (cl *engineClient) connect(p *parser.Packet) {
 		// Streams): not on the connection's reader. The namespace's slot
 		// stays reserved meanwhile (a client sends nothing else for it
 		// before the CONNECT answer).
-		if !cl.srv.track.Go(func() { cl.open(p, nsp, auth, nsp.restore(auth)) }) {
+		if !cl.srv.track.Go(func() { cl.open(p, nsp, nsp.restore(auth)) }) {
 			// The server is closing: nothing opens.
 			release()
 			nsp.release() // the lookup's reference
 		}
 		return
 	}
-	cl.open(p, nsp, auth, nil)
+	cl.open(p, nsp, nil)
 }
 
 // open creates the socket of a CONNECT, with the session restored for it
 // (or nil), and queues its connection.
-func (cl *engineClient) open(p *parser.Packet, nsp *Namespace, auth map[string]any, sess *adapter.Session) {
-	s := newSocket(nsp, cl, auth, p.Data, sess)
+func (cl *engineClient) open(p *parser.Packet, nsp *Namespace, sess *adapter.Session) {
+	s := newSocket(nsp, cl, p.Data, sess)
 	cl.mu.Lock()
 	if cl.closed {
 		delete(cl.sockets, p.Namespace)
 		cl.mu.Unlock()
-		s.cancel()
 		s.releaseNamespace()
 		return
 	}

@@ -38,7 +38,7 @@ func (e *Event) Context() context.Context {
 	if e.ctx != nil {
 		return e.ctx
 	}
-	return e.socket.ctx
+	return e.socket.Context()
 }
 
 // Size returns the bytes of the event as received: its JSON data and

@@ -2,6 +2,7 @@ package socketio_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/gosio/socketio/adapter/cluster/clustertest"
 	"github.com/gosio/socketio/engineio"
 	"github.com/gosio/socketio/engineio/packet"
+	"github.com/gosio/socketio/internal/testutil"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -383,5 +385,54 @@ func TestWireLogFromDebugEnv(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A socket's context, made on first use, is canceled when the socket
+// disconnects, and one asked for afterwards is canceled already; its
+// handshake, built on first use, has the query and auth of the CONNECT.
+func TestSocketContextAndHandshakeOnDemand(t *testing.T) {
+	io, url, _ := newTestServer(t, socketio.Config{})
+	c, _, err := testutil.DialWS(t, url, "/socket.io/?EIO=4&transport=websocket&who=me", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Next() // open
+	c.Send(`40{"token":"t1"}`)
+	var reply struct{ SID string }
+	m := c.Next()
+	_ = json.Unmarshal([]byte(strings.TrimPrefix(m.Data, "40")), &reply)
+	s := io.MainNamespace().Socket(reply.SID)
+	if s == nil {
+		t.Fatalf("no socket for %q", m.Data)
+	}
+	hs := s.Handshake()
+	if hs.Query.Get("who") != "me" || hs.Auth["token"] != "t1" || s.Handshake() != hs {
+		t.Fatalf("handshake query %v auth %v", hs.Query, hs.Auth)
+	}
+	before := s.Context()
+	if before.Err() != nil {
+		t.Fatal("context canceled while connected")
+	}
+	c.Send("41")
+	select {
+	case <-before.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("context not canceled by the disconnect")
+	}
+	if s.Context() != before {
+		t.Fatal("a second Context call made another context")
+	}
+
+	// Never asked while connected: canceled from the start.
+	c2, id2 := rawSocket(t, url, "/")
+	s2 := io.MainNamespace().Socket(id2)
+	c2.Send("41")
+	deadline := time.Now().Add(5 * time.Second)
+	for s2.Connected() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s2.Connected() || s2.Context().Err() == nil {
+		t.Fatalf("connected %v, context error %v after the disconnect", s2.Connected(), s2.Context().Err())
 	}
 }

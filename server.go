@@ -249,7 +249,7 @@ func (s *Server) stuckHandlers() []StuckHandler {
 			continue
 		}
 		sk.mu.Lock()
-		h := StuckHandler{Namespace: sk.nsp.name, SocketID: sk.id, Handler: sk.task, Event: sk.taskName, Running: now.Sub(sk.taskSince)}
+		h := StuckHandler{Namespace: sk.nsp.name, SocketID: sk.id, Handler: sk.task, Event: sk.taskName, Running: now.Sub(taskEpoch) - sk.taskSince}
 		sk.mu.Unlock()
 		if h.Handler == "" {
 			h.Handler, h.Running = "connection", 0

@@ -107,10 +107,8 @@ type Socket struct {
 	id        string
 	nsp       *Namespace
 	ec        *engineClient // the Engine.IO connection the socket is multiplexed on
-	handshake *Handshake
-	authRaw   json.RawMessage
-	ctx       context.Context
-	cancel    context.CancelFunc
+	handshake atomic.Pointer[Handshake] // built on first use (see Handshake)
+	authRaw   string // the CONNECT payload (JSON), "" when none
 	pid       string // private session id (recovery on)
 	recovered bool
 	// Set when the socket recovered a session: rooms to rejoin and events
@@ -120,25 +118,26 @@ type Socket struct {
 
 	mu       sync.Mutex
 	state    socketState
+	// The socket's context, made on first use (an idle socket nobody asks
+	// keeps none) and canceled when it disconnects.
+	ctx    context.Context
+	cancel context.CancelFunc
 	data     any
 	handlers handlerTable
-	anyIn    []func(*Event)
-	anyOut   []func(event string, args Args)
+	hooks    *socketHooks // made when the first of its handlers is added
 	// live and plainOut mirror state == stateConnected and len(anyOut) == 0
 	// (both set under mu), so that a broadcast's write to this socket, once
 	// per recipient, takes no lock in the common case.
 	live          atomic.Bool
 	plainOut      atomic.Bool
-	middlewares   []func(*Event) error
 	disconnecting []func(reason string)
 	disconnected  []func(reason string)
-	errHandlers   []func(error)
 	acks          map[uint64]pendingAck
 	// What the socket's goroutine runs (for Shutdown's report of stuck
 	// handlers): a kind ("event", "connection handler", ...), the event's
 	// name, and since when.
 	task, taskName string
-	taskSince      time.Time
+	taskSince      time.Duration // since taskEpoch (monotonic, and 16 bytes smaller than a time.Time)
 	// Once closed, the socket is out of its rooms at once; its handlers see
 	// the rooms it had (lastRooms) until the disconnecting handlers have
 	// run, as in Node.
@@ -150,6 +149,9 @@ type Socket struct {
 	nspRef       atomic.Bool    // the socket holds its namespace's reference (see releaseNamespace)
 }
 
+// taskEpoch is the origin of Socket.taskSince.
+var taskEpoch = time.Now()
+
 type socketState uint8
 
 const (
@@ -158,16 +160,12 @@ const (
 	stateClosed
 )
 
-func newSocket(nsp *Namespace, cl *engineClient, auth map[string]any, authRaw json.RawMessage, sess *adapter.Session) *Socket {
-	ctx, cancel := context.WithCancel(cl.conn.Request().Context())
+func newSocket(nsp *Namespace, cl *engineClient, authRaw []byte, sess *adapter.Session) *Socket {
 	s := &Socket{
-		id:        newID(),
-		nsp:       nsp,
-		ec:        cl,
-		handshake: buildHandshake(cl.conn.Request(), auth),
-		authRaw:   authRaw,
-		ctx:       ctx,
-		cancel:    cancel,
+		id:      newID(),
+		nsp:     nsp,
+		ec:      cl,
+		authRaw: string(authRaw),
 	}
 	s.queue.T = &nsp.srv.track
 	s.plainOut.Store(true)
@@ -203,7 +201,7 @@ func buildHandshake(r *engineio.Request, auth map[string]any) *Handshake {
 		Secure:  r.TLS != nil,
 		Issued:  r.Time.UnixMilli(),
 		URL:     r.URL.RequestURI(),
-		Query:   r.Query,
+		Query:   r.Query(),
 		Auth:    auth,
 	}
 }
@@ -220,14 +218,37 @@ func (s *Socket) Recovered() bool { return s.recovered }
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
 // Handshake returns the handshake details. The value must not be modified.
-func (s *Socket) Handshake() *Handshake { return s.handshake }
+func (s *Socket) Handshake() *Handshake {
+	if h := s.handshake.Load(); h != nil {
+		return h
+	}
+	// Built on first use from the session's request: most sockets are
+	// never asked, and an idle one should not keep it.
+	h := buildHandshake(s.ec.conn.Request(), s.auth())
+	if !s.handshake.CompareAndSwap(nil, h) {
+		h = s.handshake.Load()
+	}
+	return h
+}
+
+// auth returns the CONNECT payload as a map ({} when there was none); the
+// CONNECT handler has checked that it is an object.
+func (s *Socket) auth() map[string]any {
+	auth := map[string]any{}
+	if len(s.authRaw) > 0 {
+		if err := json.Unmarshal([]byte(s.authRaw), &auth); err != nil || auth == nil {
+			auth = map[string]any{}
+		}
+	}
+	return auth
+}
 
 // BindAuth decodes the CONNECT auth payload into v.
 func (s *Socket) BindAuth(v any) error {
 	if len(s.authRaw) == 0 {
 		return json.Unmarshal([]byte("{}"), v)
 	}
-	return json.Unmarshal(s.authRaw, v)
+	return json.Unmarshal([]byte(s.authRaw), v)
 }
 
 // Conn returns the underlying Engine.IO connection, shared by the client's
@@ -239,7 +260,28 @@ func (s *Socket) Conn() *engineio.Conn { return s.ec.conn }
 // Engine.IO session (engineio.Request.Context): what router or net/http
 // middleware stored there, such as the authenticated user, is readable
 // with Context().Value in connection middleware and in handlers.
-func (s *Socket) Context() context.Context { return s.ctx }
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(s.ec.conn.Request().Context())
+		if s.state == stateClosed {
+			s.cancel()
+		}
+	}
+	return s.ctx
+}
+
+// cancelContext cancels the socket's context, if it was made (one made
+// later is canceled at once: see Context).
+func (s *Socket) cancelContext() {
+	s.mu.Lock()
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
 
 // Data returns the value set with SetData (Node's socket.data).
 func (s *Socket) Data() any {
@@ -298,18 +340,38 @@ func (s *Socket) EventNames() []string {
 	return names
 }
 
+// socketHooks are the handlers most sockets never set, kept apart so that
+// a socket without them is smaller.
+type socketHooks struct {
+	anyIn       []func(*Event)
+	anyOut      []func(event string, args Args)
+	middlewares []func(*Event) error
+	errHandlers []func(error)
+}
+
+// hooksLocked returns the socket's hooks, made on first use (s.mu held).
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = new(socketHooks)
+	}
+	return s.hooks
+}
+
 // OnAny adds a handler called for every incoming event, after the event's
 // own handlers.
 func (s *Socket) OnAny(fn func(*Event)) {
 	s.mu.Lock()
-	s.anyIn = append(s.anyIn, fn)
+	h := s.hooksLocked()
+	h.anyIn = append(h.anyIn, fn)
 	s.mu.Unlock()
 }
 
 // OffAny removes the OnAny handlers.
 func (s *Socket) OffAny() {
 	s.mu.Lock()
-	s.anyIn = nil
+	if s.hooks != nil {
+		s.hooks.anyIn = nil
+	}
 	s.mu.Unlock()
 }
 
@@ -317,7 +379,8 @@ func (s *Socket) OffAny() {
 // broadcasts included.
 func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
 	s.mu.Lock()
-	s.anyOut = append(s.anyOut, fn)
+	h := s.hooksLocked()
+	h.anyOut = append(h.anyOut, fn)
 	s.plainOut.Store(false)
 	s.mu.Unlock()
 }
@@ -325,7 +388,9 @@ func (s *Socket) OnAnyOutgoing(fn func(event string, args Args)) {
 // OffAnyOutgoing removes the OnAnyOutgoing handlers.
 func (s *Socket) OffAnyOutgoing() {
 	s.mu.Lock()
-	s.anyOut = nil
+	if s.hooks != nil {
+		s.hooks.anyOut = nil
+	}
 	s.plainOut.Store(true)
 	s.mu.Unlock()
 }
@@ -335,7 +400,8 @@ func (s *Socket) OffAnyOutgoing() {
 // (Node's socket.use and "error" event).
 func (s *Socket) Use(fn func(*Event) error) {
 	s.mu.Lock()
-	s.middlewares = append(s.middlewares, fn)
+	h := s.hooksLocked()
+	h.middlewares = append(h.middlewares, fn)
 	s.mu.Unlock()
 }
 
@@ -345,7 +411,8 @@ func (s *Socket) Use(fn func(*Event) error) {
 // handler failures are logged at Warn and the others at Debug.
 func (s *Socket) OnError(fn func(error)) {
 	s.mu.Lock()
-	s.errHandlers = append(s.errHandlers, fn)
+	h := s.hooksLocked()
+	h.errHandlers = append(h.errHandlers, fn)
 	s.mu.Unlock()
 }
 
@@ -437,7 +504,7 @@ func (s *Socket) setTask(kind, name string) {
 }
 
 func (s *Socket) setTaskLocked(kind, name string) {
-	s.task, s.taskName, s.taskSince = kind, name, time.Now()
+	s.task, s.taskName, s.taskSince = kind, name, time.Since(taskEpoch)
 }
 
 // Emit sends an event to the client. Arguments are encoded as JSON; []byte
@@ -577,7 +644,7 @@ func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...an
 	case <-ctx.Done():
 		e.s.dropAck(id)
 		return Args{}, ctx.Err()
-	case <-e.s.ctx.Done():
+	case <-e.s.Context().Done():
 		return Args{}, ErrDisconnected
 	}
 }
@@ -616,7 +683,7 @@ func (h socketHandle) Disconnect(close bool) { h.s.Disconnect(close) }
 // Info describes the socket for FetchSockets.
 func (h socketHandle) Info() adapter.SocketInfo {
 	s := h.s
-	return adapter.SocketInfo{ID: s.id, Handshake: *s.handshake, Rooms: s.roomList(), Data: s.Data()}
+	return adapter.SocketInfo{ID: s.id, Handshake: *s.Handshake(), Rooms: s.roomList(), Data: s.Data()}
 }
 
 // write queues an encoded packet: one lock for the state and the outgoing
@@ -626,7 +693,10 @@ func (s *Socket) write(p *parser.Packet, enc adapter.Encoded, flags adapter.Broa
 	connected := s.live.Load()
 	if !s.plainOut.Load() {
 		s.mu.Lock()
-		connected, fns = s.state == stateConnected, s.anyOut
+		connected = s.state == stateConnected
+		if s.hooks != nil {
+			fns = s.hooks.anyOut
+		}
 		s.mu.Unlock()
 	}
 	if !connected {
@@ -763,7 +833,11 @@ func (s *Socket) dispatch(ev *Event) {
 		return
 	}
 	s.setTaskLocked("event", ev.Name)
-	mws := s.middlewares
+	var mws []func(*Event) error
+	var anyIn []func(*Event)
+	if h := s.hooks; h != nil {
+		mws, anyIn = h.middlewares, h.anyIn
+	}
 	entries := s.handlers.get(ev.Name)
 	if len(entries) > 0 {
 		kept := entries[:0:0]
@@ -776,7 +850,6 @@ func (s *Socket) dispatch(ev *Event) {
 			s.handlers.set(ev.Name, kept)
 		}
 	}
-	anyIn := s.anyIn
 	s.mu.Unlock()
 	if o := s.nsp.srv.obs.Load(); o != nil && len(o.eventReceived) > 0 {
 		if done := o.observeEvent(ev); done != nil {
@@ -811,7 +884,10 @@ func (s *Socket) handlerError(err error) { s.reportError(err, slog.LevelWarn) }
 
 func (s *Socket) reportError(err error, level slog.Level) {
 	s.mu.Lock()
-	fns := s.errHandlers
+	var fns []func(error)
+	if s.hooks != nil {
+		fns = s.hooks.errHandlers
+	}
 	s.mu.Unlock()
 	if len(fns) == 0 {
 		s.nsp.srv.cfg.Logger.Log(context.Background(), level, "socket.io: socket error", "id", s.id, "nsp", s.nsp.name, "err", err)
@@ -911,7 +987,7 @@ func (s *Socket) onClose(reason string) {
 	s.acks = nil
 	s.mu.Unlock()
 	s.queue.Drop() // queued events are not delivered any more
-	s.cancel()
+	s.cancelContext()
 	s.ec.remove(s)
 	if prev == statePending {
 		s.leaveAllRooms()

@@ -62,7 +62,6 @@ type Request struct {
 	URL        *url.URL
 	Host       string
 	Header     http.Header
-	Query      url.Values
 	RemoteAddr string
 	// TLS is nil for plain-text connections.
 	TLS *tls.ConnectionState
@@ -72,6 +71,24 @@ type Request struct {
 	// ctx is the request's context, kept as it is (Context drops its
 	// cancellation): one interface value per session.
 	ctx context.Context
+
+	// The query, parsed from URL on first use: an idle session that
+	// nobody asks does not keep a map for it.
+	queryOnce sync.Once
+	query     url.Values
+}
+
+// Query returns the query parameters of the request, parsed on first use.
+// The map must not be modified.
+func (r *Request) Query() url.Values {
+	r.queryOnce.Do(func() {
+		if r.URL != nil {
+			r.query = r.URL.Query()
+		} else {
+			r.query = url.Values{}
+		}
+	})
+	return r.query
 }
 
 // Context returns the context of the HTTP request that opened the session
@@ -111,7 +128,6 @@ func snapshot(r *http.Request, now time.Time) *Request {
 		URL:        r.URL,
 		Host:       r.Host,
 		Header:     h,
-		Query:      r.URL.Query(),
 		RemoteAddr: r.RemoteAddr,
 		TLS:        r.TLS,
 		Time:       now,
