@@ -183,8 +183,10 @@ type Conn struct {
 	probeAt      time.Time
 	upgradeTimer *time.Timer
 
-	// heartbeat
-	hb           *time.Timer
+	// heartbeat: the session's deadline in the server's heartbeats heap
+	// (hbAt, hbIdx are guarded by the heap's lock), and what it is for
+	hbAt         time.Duration
+	hbIdx        int // -1: not scheduled
 	hbDue        time.Time
 	pongDue      time.Time // when the awaited pong is late, counted from when the ping was due
 	awaitingPong bool
@@ -207,6 +209,7 @@ func newConn(s *Server, id string, req *Request, transport string) *Conn {
 		id:        id,
 		req:       req,
 		transport: transport,
+		hbIdx:     -1,
 	}
 	if transport == Polling {
 		// Only polling sessions hold GETs (a WebSocket session never
@@ -611,7 +614,8 @@ func (c *Conn) finish(reason string, cause error, answer *Message) {
 	}
 	c.pollAnswer = answer
 	c.queue, c.queued = nil, 0
-	for _, t := range []*time.Timer{c.hb, c.upgradeTimer, c.linger} {
+	c.srv.hb.stop(c)
+	for _, t := range []*time.Timer{c.upgradeTimer, c.linger} {
 		if t != nil {
 			t.Stop()
 		}
@@ -682,7 +686,7 @@ func (c *Conn) safeCall(fn func()) (ok bool) {
 func (c *Conn) startHeartbeat() {
 	c.mu.Lock()
 	c.hbDue = time.Now().Add(c.srv.cfg.PingInterval)
-	c.hb = time.AfterFunc(c.srv.cfg.PingInterval, c.heartbeat)
+	c.srv.hb.reset(c, c.srv.cfg.PingInterval)
 	c.mu.Unlock()
 }
 
@@ -696,7 +700,7 @@ func (c *Conn) heartbeat() {
 	}
 	now := time.Now()
 	if now.Before(c.hbDue) { // the deadline moved after the timer fired
-		c.hb.Reset(c.hbDue.Sub(now))
+		c.srv.hb.reset(c, c.hbDue.Sub(now))
 		c.mu.Unlock()
 		return
 	}
@@ -712,7 +716,7 @@ func (c *Conn) heartbeat() {
 	// finds the session expired even if this timer ran late (expired).
 	c.pongDue = c.hbDue.Add(pt)
 	c.hbDue = now.Add(pt)
-	c.hb.Reset(pt)
+	c.srv.hb.reset(c, pt)
 	err := c.enqueueLocked(pingMsg)
 	c.mu.Unlock()
 	if errors.Is(err, ErrBufferFull) {
@@ -741,7 +745,7 @@ func (c *Conn) gotPong() {
 	if c.awaitingPong && c.state == stateOpen {
 		c.awaitingPong = false
 		c.hbDue = time.Now().Add(c.srv.cfg.PingInterval)
-		c.hb.Reset(c.srv.cfg.PingInterval)
+		c.srv.hb.reset(c, c.srv.cfg.PingInterval)
 	}
 	c.mu.Unlock()
 	if h := c.hooks.Load(); h != nil {
@@ -759,7 +763,7 @@ func (c *Conn) gotTraffic() {
 		c.extended = true
 		c.hbDue = time.Now().Add(c.srv.cfg.PingTimeout)
 		c.pongDue = c.hbDue
-		c.hb.Reset(c.srv.cfg.PingTimeout)
+		c.srv.hb.reset(c, c.srv.cfg.PingTimeout)
 	}
 	c.mu.Unlock()
 }

@@ -66,6 +66,7 @@ type Server struct {
 	cfg      Config
 	upgrader *ws.Upgrader
 	track    gotrack.Tracker
+	hb       heartbeats // the sessions' heartbeat timers
 
 	mu       sync.RWMutex
 	sessions map[string]*Conn
