@@ -71,7 +71,7 @@ func WireLog(l *slog.Logger, socketIO, engine bool) Observer {
 	if engine {
 		o.ConnOpened = func(c *engineio.Conn) {
 			r := c.Request()
-			log("engine open", "sid", c.ID(), "transport", c.Transport(), "remote", r.RemoteAddr, "url", r.URL.String())
+			log("engine open", "sid", c.ID(), "transport", c.Transport(), "remote", r.RemoteAddr, "url", r.RequestURI())
 		}
 		o.ConnUpgraded = func(c *engineio.Conn, transport string) {
 			log("engine upgrade", "sid", c.ID(), "transport", transport)

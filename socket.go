@@ -106,22 +106,22 @@ func (t *handlerTable) set(name string, entries []handlerEntry) {
 type Socket struct {
 	id        string
 	nsp       *Namespace
-	ec        *engineClient // the Engine.IO connection the socket is multiplexed on
+	ec        *engineClient             // the Engine.IO connection the socket is multiplexed on
 	handshake atomic.Pointer[Handshake] // built on first use (see Handshake)
-	authRaw   string // the CONNECT payload (JSON), "" when none
-	pid       string // private session id (recovery on)
+	authRaw   string                    // the CONNECT payload (JSON), "" when none
+	pid       string                    // private session id (recovery on)
 	recovered bool
 	// Set when the socket recovered a session: rooms to rejoin and events
 	// to replay before the CONNECT reply. Used once, by the connect task.
 	restoredRooms []string
 	missed        []*parser.Packet
 
-	mu       sync.Mutex
-	state    socketState
+	mu    sync.Mutex
+	state socketState
 	// The socket's context, made on first use (an idle socket nobody asks
 	// keeps none) and canceled when it disconnects.
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx      context.Context
+	cancel   context.CancelFunc
 	data     any
 	handlers handlerTable
 	hooks    *socketHooks // made when the first of its handlers is added
@@ -194,13 +194,13 @@ func buildHandshake(r *engineio.Request, auth map[string]any) *Handshake {
 		addr = host
 	}
 	return &Handshake{
-		Headers: r.Header,
+		Headers: r.Header(),
 		Time:    adapter.FormatTime(r.Time),
 		Address: addr,
-		XDomain: r.Header.Get("Origin") != "",
+		XDomain: r.Header().Get("Origin") != "",
 		Secure:  r.TLS != nil,
 		Issued:  r.Time.UnixMilli(),
-		URL:     r.URL.RequestURI(),
+		URL:     r.RequestURI(),
 		Query:   r.Query(),
 		Auth:    auth,
 	}

@@ -381,7 +381,7 @@ func TestConnRequestSnapshot(t *testing.T) {
 	r := do(t, "GET", pollURL(hs.URL, "EIO=4&transport=polling&token=a%26b%3Dc"), "", http.Header{"X-Hello": {"world"}})
 	c := srv.Conn(sidOf(t, r.body))
 	req := c.Request()
-	if req.Query().Get("token") != "a&b=c" || req.Header.Get("X-Hello") != "world" || req.RemoteAddr == "" ||
+	if req.Query().Get("token") != "a&b=c" || req.Header().Get("X-Hello") != "world" || req.RemoteAddr == "" ||
 		req.TLS != nil || time.Since(req.Time) > time.Minute || c.Transport() != Polling {
 		t.Fatalf("snapshot %+v", req)
 	}

@@ -152,6 +152,9 @@ func fetch(addr string) stats {
 }
 
 func runServer(engineOnly bool) {
+	if os.Getenv("IDLEMEM_PROFILE_RATE") != "" {
+		runtime.MemProfileRate, _ = strconv.Atoi(os.Getenv("IDLEMEM_PROFILE_RATE"))
+	}
 	srv, err := socketio.NewServer(socketio.Config{})
 	if err != nil {
 		log.Fatal(err)

@@ -68,7 +68,7 @@ func TestMountedInsideFiber(t *testing.T) {
 	app.All("/socket.io/*", adaptor.HTTPHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if sid, _ := firstSID.Load().(string); sid != "" {
 			if c := io.Engine().Conn(sid); c != nil {
-				seen <- [2]string{c.Request().Query().Get("user"), c.Request().Header.Get("X-User")}
+				seen <- [2]string{c.Request().Query().Get("user"), c.Request().Header().Get("X-User")}
 			}
 		}
 		io.ServeHTTP(w, r)
