@@ -69,8 +69,10 @@ fuzz:
 bench-micro:
 	go test -run='^$$' -bench=. -benchmem -benchtime=200ms ./...
 
-# Load benchmarks against Node's socket.io, same machine, same run (about 7
+# Load benchmarks against Node's socket.io, same machine, same run (about 8
 # minutes, bounded to 12); writes docs/benchmarks.md and docs/benchmarks/*.svg.
+# The scale-out scenario needs PostgreSQL at 127.0.0.1:5432 and NATS at
+# 127.0.0.1:4222 (bench/README.md).
 bench:
 	bench/run.sh
 

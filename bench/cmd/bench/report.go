@@ -153,7 +153,7 @@ func writeReport(docs string, m machine, secs []section) error {
 		}
 	}
 	p("## Reproduce, profile\n\n")
-	p("`bench/run.sh` (npm ci in bench/node, builds, runs every scenario; about 7 minutes, bounded at 12).\n")
+	p("`bench/run.sh` (npm ci in bench/node, builds, runs every scenario; about 8 minutes, bounded at 12).\n")
 	p("`bench/run.sh -only fanout -servers go -profile /tmp/prof` writes CPU and heap profiles of the Go\n")
 	p("server per scenario (and heap profiles with the idle clients connected), for `go tool pprof`.\n")
 	p("`bench/run.sh -quick` checks the tool in a minute with small counts. The micro-benchmarks:\n")

@@ -494,6 +494,15 @@ func caseHead(c string) string {
 	return a + "," + k
 }
 
+// serviceOf is the service of a scale-out case ("Redis" of "Redis sharded,
+// K=2, ...", "PostgreSQL" of "PostgreSQL, K=2, ...").
+func serviceOf(c string) string {
+	if i := strings.IndexAny(c, " ,"); i >= 0 {
+		return c[:i]
+	}
+	return c
+}
+
 // scaleoutNotes says what bounded the figures: how busy the machine was
 // during the bursts and what the services carried.
 func scaleoutNotes(rows []row) []string {
@@ -508,7 +517,7 @@ func scaleoutNotes(rows []row) []string {
 		if r.Metric != "deliveries/s" {
 			continue
 		}
-		service, _, _ := strings.Cut(r.Case, " ")
+		service := serviceOf(r.Case)
 		var ss []string
 		for _, sd := range sides {
 			u := sd.get(r).Use

@@ -262,6 +262,18 @@ func TestPair(t *testing.T) {
 	}
 }
 
+func TestCaseParts(t *testing.T) {
+	for _, tt := range []struct{ c, head, service string }{
+		{"Redis sharded, K=2, 10000 clients, 20 × 100 B", "Redis sharded, K=2", "Redis"},
+		{"PostgreSQL, K=4, 10000 clients, 20 × 100 B", "PostgreSQL, K=4", "PostgreSQL"},
+		{"NATS JetStream, K=1, 400 clients, 20 × 100 B", "NATS JetStream, K=1", "NATS"},
+	} {
+		if h, s := caseHead(tt.c), serviceOf(tt.c); h != tt.head || s != tt.service {
+			t.Errorf("%q: head %q service %q, want %q %q", tt.c, h, s, tt.head, tt.service)
+		}
+	}
+}
+
 func TestScaleoutTitle(t *testing.T) {
 	for _, tt := range []struct {
 		in   []string
@@ -285,6 +297,8 @@ func TestScaleoutNotes(t *testing.T) {
 		{Case: "Redis sharded, K=2, 40 clients, 5 × 100 B", Metric: "deliveries/s", Go: measure{Value: 1, Use: use}, Node: measure{Value: 1, Use: use}},
 		{Case: "Redis sharded, K=2, 40 clients, 5 × 100 B", Metric: "CPU of each other server (ms)", Go: measure{Value: 99}, Node: nan},
 		{Case: "Redis sharded, K=2, 40 clients, 5 × 100 B", Metric: "CPU of Redis (ms)", Go: measure{Value: 3}, Node: measure{Value: 7}},
+		{Case: "PostgreSQL, K=2, 40 clients, 5 × 100 B", Metric: "deliveries/s", Go: measure{Value: 1, Use: use}, Node: measure{Value: 1, Use: use}},
+		{Case: "PostgreSQL, K=2, 40 clients, 5 × 100 B", Metric: "CPU of PostgreSQL (ms)", Go: measure{Value: math.NaN()}, Node: measure{Value: 4}},
 		{Case: "NATS core, K=2, 40 clients, 5 × 100 B", Metric: "deliveries/s", Go: measure{Value: 1, Use: use}, Node: nan},
 		{Case: "NATS core, K=2, 40 clients, 5 × 100 B", Metric: "CPU of NATS (ms)", Go: measure{Value: 12}, Node: nan},
 	}
@@ -292,12 +306,13 @@ func TestScaleoutNotes(t *testing.T) {
 	if len(notes) != 2 {
 		t.Fatalf("%d notes, want 2: %q", len(notes), notes)
 	}
-	for _, want := range []string{"Redis 7.00 ms, NATS 12.0 ms"} {
+	for _, want := range []string{"Redis 7.00 ms, PostgreSQL 4.00 ms, NATS 12.0 ms"} {
 		if !strings.Contains(notes[0], want) {
 			t.Errorf("note %q lacks %q", notes[0], want)
 		}
 	}
 	for _, want := range []string{"Redis sharded, K=2: Go 1.70 (servers 1.00, load tool 0.50, Redis 0.10",
+		"PostgreSQL, K=2: Go 1.70 (servers 1.00, load tool 0.50, PostgreSQL 0.10",
 		"NATS core, K=2: Go 1.70 (servers 1.00, load tool 0.50, NATS 0.10"} {
 		if !strings.Contains(notes[1], want) {
 			t.Errorf("note %q lacks %q", notes[1], want)
