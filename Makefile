@@ -10,12 +10,16 @@ MODULES := . examples/echo examples/client examples/cluster examples/chat bench 
 
 all: test
 
-# npm packages for the interop tests and the demo frontend.
+# npm packages for the interop tests, the benchmarks' Node server and the demo frontends.
 deps: interop/node_modules/.package-lock.json examples/echo/frontend/node_modules/.package-lock.json \
-	examples/chat/frontend/node_modules/.package-lock.json
+	examples/chat/frontend/node_modules/.package-lock.json bench/node/node_modules/.package-lock.json
 
 interop/node_modules/.package-lock.json: interop/package-lock.json
 	npm ci --prefix interop --no-audit --no-fund
+
+# The Node reference server of the benchmarks (bench/cmd/bench's tests run it).
+bench/node/node_modules/.package-lock.json: bench/node/package-lock.json
+	npm ci --prefix bench/node --no-audit --no-fund
 
 examples/echo/frontend/node_modules/.package-lock.json: examples/echo/frontend/package-lock.json
 	npm ci --prefix examples/echo/frontend --no-audit --no-fund
@@ -65,8 +69,10 @@ fuzz:
 bench-micro:
 	go test -run='^$$' -bench=. -benchmem -benchtime=200ms ./...
 
-# Load benchmarks against Node's socket.io, same machine, same run (about 7
+# Load benchmarks against Node's socket.io, same machine, same run (about 8
 # minutes, bounded to 12); writes docs/benchmarks.md and docs/benchmarks/*.svg.
+# The scale-out scenario needs PostgreSQL at 127.0.0.1:5432 and NATS at
+# 127.0.0.1:4222 (bench/README.md).
 bench:
 	bench/run.sh
 

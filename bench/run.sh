@@ -2,12 +2,17 @@
 # Runs the load benchmarks of issue #7 (Go server vs Node's socket.io, same
 # machine, same run) and writes docs/benchmarks.md and docs/benchmarks/*.svg.
 # Bounded: the tool stops itself after 12 minutes (BENCH_TIMEOUT); a full run
-# takes about 7. The scaleout scenario needs redis-server 7+ (it starts its
-# own on a free port). Extra arguments go to the tool, e.g.
+# takes about 8. The scaleout scenario runs over Redis (redis-server 7+: it
+# starts its own on a free port), PostgreSQL (127.0.0.1:5432, -postgres) and
+# NATS (127.0.0.1:4222, -nats); the tool checks those two before anything
+# runs and stops at once, saying what to do, when one does not answer.
+# Extra arguments go to the tool, e.g.
 #   bench/run.sh -quick                 # small counts, checks the tool
 #   bench/run.sh -only fanout,echo      # some scenarios
-#   bench/run.sh -quick -only scaleout  # K = 1, 2, 4 servers over Redis
-#   bench/run.sh -adapter classic       # scaleout with the classic adapter
+#   bench/run.sh -quick -only scaleout  # K = 1, 2, 4 servers over each adapter
+#   bench/run.sh -only scaleout -scaleout-adapters postgres -scaleout-k 2
+#   bench/run.sh -adapter classic       # scaleout with the classic Redis adapter
+#   bench/run.sh -nats-jetstream        # scaleout with NATS in JetStream mode
 #   bench/run.sh -profile /tmp/prof     # CPU + heap profiles of the Go server
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -5,20 +5,27 @@
 //   'echo' (with ack)   answers the ack with the argument
 //   'msg'               emits 'msg' back to the sender with the argument
 //   GET /stats          {"heap": bytes, "sockets": n} after a full GC
-//   GET /servers        the number of servers of the cluster (1 without Redis)
+//   GET /servers        the number of servers of the cluster (1 alone)
 //   GET /bcast?n=&size= emits n events 'b' of a size-byte string to everyone,
 //                       answers the milliseconds spent in the emit loop
 //   GET /quit           exits
 //
 // Usage: node --expose-gc server.mjs   (prints "127.0.0.1:<port>" on stdout)
 //
-// With BENCH_REDIS=host:port the server joins a cluster through
-// @socket.io/redis-adapter on node-redis, BENCH_ADAPTER choosing the
-// adapter: sharded (createShardedAdapter, the default) or classic
-// (createAdapter), with their default options.
+// It joins a cluster through one adapter, with its default options but for
+// the channel prefix (BENCH_PREFIX, PostgreSQL only):
+//
+//   BENCH_REDIS=host:port  @socket.io/redis-adapter on node-redis, BENCH_ADAPTER
+//                          choosing sharded (createShardedAdapter, the default)
+//                          or classic (createAdapter)
+//   BENCH_POSTGRES=DSN     @socket.io/postgres-adapter on a pg Pool
+//
+// (NATS has no Node adapter.) Without either it is a single server.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import { createAdapter as createPostgresAdapter } from '@socket.io/postgres-adapter';
+import pg from 'pg';
 import { createClient } from 'redis';
 
 async function redisAdapter(addr, kind) {
@@ -33,6 +40,14 @@ async function redisAdapter(addr, kind) {
       return createAdapter(pub, sub);
   }
   throw new Error(`BENCH_ADAPTER=${kind}: want sharded or classic`);
+}
+
+async function postgresAdapter(dsn, prefix) {
+  const pool = new pg.Pool({ connectionString: dsn });
+  pool.on('error', (err) => console.error('postgres:', err.message));
+  // Fail at start, as the Go server does, when the database does not answer.
+  await pool.query('SELECT 1');
+  return createPostgresAdapter(pool, prefix ? { channelPrefix: prefix } : {});
 }
 
 const http = createServer((req, res) => {
@@ -74,7 +89,9 @@ const http = createServer((req, res) => {
 });
 
 const opts = {};
+if (process.env.BENCH_REDIS && process.env.BENCH_POSTGRES) throw new Error('give one of BENCH_REDIS and BENCH_POSTGRES');
 if (process.env.BENCH_REDIS) opts.adapter = await redisAdapter(process.env.BENCH_REDIS, process.env.BENCH_ADAPTER || 'sharded');
+if (process.env.BENCH_POSTGRES) opts.adapter = await postgresAdapter(process.env.BENCH_POSTGRES, process.env.BENCH_PREFIX);
 const io = new Server(http, opts);
 io.on('connection', (socket) => {
   socket.on('echo', (data, ack) => {

@@ -16,10 +16,12 @@
 //     p50 and p99;
 //  4. ramp: handshakes per second, WebSocket only and polling then upgrade;
 //  5. polling: messages per second echoed over long-polling only;
-//  6. scaleout: K = 1, 2, 4 servers of one kind sharing a Redis of the
-//     tool's own (redis-server on a free port), the clients spread over
-//     them, one broadcast burst from server 0 to every client of the
-//     cluster: deliveries per second, emit loop, CPU per node and Redis.
+//  6. scaleout: K = 1, 2, 4 servers of one kind joined through an adapter
+//     (-scaleout-adapters): Redis (a redis-server of the tool's own on a
+//     free port), PostgreSQL (-postgres) or NATS (-nats, Go only), the
+//     clients spread over them, one broadcast burst from server 0 to every
+//     client of the cluster: deliveries per second, emit loop, CPU per
+//     node and of the service.
 //
 // The clients are lean raw Engine.IO/Socket.IO WebSocket (or HTTP polling)
 // clients, spread over the source addresses 127.0.0.1-127.0.0.n. Every phase
@@ -51,6 +53,11 @@ func main() {
 	sources := flag.Int("sources", 32, "number of loopback source addresses (127.0.0.1 ...) for the clients")
 	timeout := flag.Duration("timeout", 9*time.Minute, "hard bound of the whole run")
 	adapterName := flag.String("adapter", "sharded", "Redis adapter of both servers in the scaleout scenario: sharded or classic")
+	adapters := flag.String("scaleout-adapters", "redis,postgres,nats", "adapters of the scaleout scenario (redis,postgres,nats)")
+	ksFlag := flag.String("scaleout-k", "", "server counts of the scaleout scenario for every adapter, e.g. 2 or 1,2,4; default: each adapter's")
+	pgDSN := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/test", "PostgreSQL of the scaleout scenario's postgres rows (on this machine)")
+	natsURL := flag.String("nats", "nats://127.0.0.1:4222", "NATS server of the scaleout scenario's nats rows (on this machine)")
+	jetStream := flag.Bool("nats-jetstream", false, "the NATS adapter's JetStream mode in the scaleout scenario, rather than core NATS")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	if *goserver == "" {
@@ -59,6 +66,17 @@ func main() {
 	if *adapterName != "sharded" && *adapterName != "classic" {
 		log.Fatalf("-adapter %q: want sharded or classic", *adapterName)
 	}
+	so := scaleoutConf{redisKind: *adapterName, pgDSN: *pgDSN, natsURL: *natsURL, jetStream: *jetStream}
+	var err error
+	if so.adapters, err = parseBuses(*adapters); err != nil {
+		log.Fatal(err)
+	}
+	if *ksFlag != "" {
+		if so.ks, err = parseKs(*ksFlag); err != nil {
+			log.Fatal(err)
+		}
+	}
+	runs := func(key string) bool { return *only == "" || strings.Contains(","+*only+",", ","+key+",") }
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	gobin, nodeAbs := abs(*goserver), abs(*nodeDir)
 	if err := raiseNOFILE(19500); err != nil {
@@ -70,9 +88,18 @@ func main() {
 		os.Exit(2)
 	})
 	start := time.Now()
-	e := &env{d: &dialer{n: uint32(max(*sources, 1))}, quick: *quick, adapter: *adapterName, gobin: gobin, nodeDir: nodeAbs}
+	e := &env{d: &dialer{n: uint32(max(*sources, 1))}, quick: *quick, so: so, gobin: gobin, nodeDir: nodeAbs,
+		serviceDesc: map[string]string{}}
 	if *profile != "" {
 		e.profile = abs(*profile)
+	}
+	closeServices := func() {}
+	if runs("scaleout") {
+		// Before anything runs: a shared service that does not answer ends
+		// the run at once, with what to do.
+		if closeServices, err = e.connectServices(); err != nil {
+			log.Fatal(err)
+		}
 	}
 	specs := []serverSpec{
 		{name: "Go", argv: []string{gobin}},
@@ -94,12 +121,12 @@ func main() {
 		{key: "echo", both: e.echo, sec: echoSection()},
 		{key: "ramp", run: e.ramp, sec: rampSection()},
 		{key: "polling", run: e.polling, sec: pollingSection()},
-		{key: "scaleout", own: e.scaleout, prepare: e.startRedis, sec: scaleoutSection(e)},
+		{key: "scaleout", own: e.scaleout, prepare: e.startBuses, sec: scaleoutSection(e)},
 	}
 	var secs []section
 	m := describeMachine(nodeAbs)
 	for _, sc := range all {
-		if *only != "" && !strings.Contains(","+*only+",", ","+sc.key+",") {
+		if !runs(sc.key) {
 			continue
 		}
 		sec := sc.sec
@@ -133,8 +160,12 @@ func main() {
 				var err error
 				res[len(started)], err = sc.own(sp)
 				if err != nil {
-					sec.Err = fmt.Sprintf("%s servers: %v", sp.name, err)
-					log.Print(sec.Err)
+					msg := fmt.Sprintf("%s servers: %v", sp.name, err)
+					log.Print(msg)
+					if sec.Err != "" {
+						msg = sec.Err + "; " + msg
+					}
+					sec.Err = msg
 				}
 				started = append(started, nil)
 				time.Sleep(time.Second) // sockets of the last servers drain
@@ -188,13 +219,25 @@ func main() {
 		sec.Rows = pair(res[0], res[1])
 		helpers := ""
 		if sc.key == "scaleout" {
+			// An adapter whose service could not start (redis-server
+			// missing) while the others ran.
+			if e.busErr != "" && sec.Err == "" {
+				sec.Err = e.busErr
+			} else if e.busErr != "" && sec.Err != e.busErr {
+				sec.Err = e.busErr + "; " + sec.Err
+			}
 			sec.Notes = append(sec.Notes, scaleoutNotes(sec.Rows)...)
-			m.Redis = e.redisDesc
-			helpers = "; Redis apart"
+			for _, a := range busKeys {
+				if d := e.serviceDesc[a]; d != "" {
+					m.Services = append(m.Services, [2]string{serviceNames[a], d})
+				}
+			}
+			helpers = "; the services apart"
 		}
 		sec.Notes = append(sec.Notes, clientNote(sec.Rows, helpers))
 		secs = append(secs, sec)
 	}
+	closeServices()
 	m.Took = time.Since(start)
 	m.Clients = fmt.Sprintf("lean raw WebSocket / HTTP polling clients (bench/cmd/bench), %d loopback source addresses", *sources)
 	if *quick {

@@ -31,12 +31,19 @@ type section struct {
 	Err   string
 }
 
+// pair gives each Go measure the first Node measure of the same case and
+// metric not paired yet (none: NaN, a row without a Node figure), in the
+// order of the Go measures.
 func pair(g, n []measure) []row {
+	used := make([]bool, len(n))
 	var rows []row
-	for i, m := range g {
+	for _, m := range g {
 		r := row{Case: m.Case, Metric: m.Metric, Go: m, Node: measure{Value: math.NaN()}}
-		if i < len(n) && n[i].Case == m.Case && n[i].Metric == m.Metric {
-			r.Node = n[i]
+		for j, v := range n {
+			if !used[j] && v.Case == m.Case && v.Metric == m.Metric {
+				r.Node, used[j] = v, true
+				break
+			}
 		}
 		rows = append(rows, r)
 	}
@@ -70,7 +77,7 @@ func cpuCell(u usage) string {
 // machine describes where the run happened.
 type machine struct {
 	CPU, Kernel, Mem, Go, Node, SocketIO, Commit string
-	Redis                                        string // scale-out scenario's Redis and adapters, when it ran
+	Services                                     [][2]string // the scale-out scenario's services and adapters, when it ran: name, description
 	Cores                                        int
 	Date                                         time.Time
 	Took                                         time.Duration
@@ -91,8 +98,8 @@ func writeReport(docs string, m machine, secs []section) error {
 	p("| machine | |\n|---|---|\n")
 	p("| CPU | %s, %d cores visible |\n| memory | %s |\n| kernel | Linux %s |\n", m.CPU, m.Cores, m.Mem, m.Kernel)
 	p("| Go | %s (gosio %s) |\n| Node | %s, socket.io %s |\n", m.Go, m.Commit, m.Node, m.SocketIO)
-	if m.Redis != "" {
-		p("| Redis | %s |\n", m.Redis)
+	for _, sv := range m.Services {
+		p("| %s | %s |\n", sv[0], sv[1])
 	}
 	p("| load | %s |\n\n", m.Clients)
 	p("Servers: `bench/cmd/goserver` (socketio.NewServer with the default Config) and\n")
@@ -146,7 +153,7 @@ func writeReport(docs string, m machine, secs []section) error {
 		}
 	}
 	p("## Reproduce, profile\n\n")
-	p("`bench/run.sh` (npm ci in bench/node, builds, runs every scenario; about 7 minutes, bounded at 12).\n")
+	p("`bench/run.sh` (npm ci in bench/node, builds, runs every scenario; about 8 minutes, bounded at 12).\n")
 	p("`bench/run.sh -only fanout -servers go -profile /tmp/prof` writes CPU and heap profiles of the Go\n")
 	p("server per scenario (and heap profiles with the idle clients connected), for `go tool pprof`.\n")
 	p("`bench/run.sh -quick` checks the tool in a minute with small counts. The micro-benchmarks:\n")

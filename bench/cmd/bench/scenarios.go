@@ -16,6 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
 )
 
 // measure is one number measured on one server.
@@ -30,11 +33,23 @@ type measure struct {
 type env struct {
 	d       *dialer
 	quick   bool
-	profile string     // directory for Go profiles taken during scenarios, or ""
-	redis   *redisProc // the scale-out scenario's Redis, while it runs
-	adapter string     // Redis adapter of the scale-out scenario: sharded or classic
-	// For the report's description of the scale-out scenario's software.
-	gobin, nodeDir, redisDesc string
+	profile string // directory for Go profiles taken during scenarios, or ""
+	gobin   string // the Go server's binary
+	nodeDir string // the Node server's directory
+	// The scale-out scenario: what it runs over, and while it runs, its
+	// Redis, its connections to the shared services and its buses.
+	so       scaleoutConf
+	redis    *redisProc
+	pg       *pgx.Conn
+	pgLocal  bool // the PostgreSQL is on this machine (its CPU is measured)
+	nc       *nats.Conn
+	natsPid  int    // the NATS server's process, 0 when not found
+	buses    []*bus // the adapters that run
+	busErr   string // why a selected adapter does not run ("" when all do)
+	clusters int    // clusters started, for their prefixes
+	// serviceDesc describes each service and its adapters for the report,
+	// by adapter key.
+	serviceDesc map[string]string
 }
 
 func kib(b int64, n int) float64 { return float64(b) / 1024 / float64(n) }

@@ -6,7 +6,7 @@
 //	'echo' (with ack)    answers the ack with the argument
 //	'msg'                emits 'msg' back to the sender with the argument
 //	GET /stats           {"heap", "stack", "goroutines", "sockets"} after a full GC
-//	GET /servers         the number of servers of the cluster (1 without -redis)
+//	GET /servers         the number of servers of the cluster (1 alone)
 //	GET /bcast?n=&size=  emits n events 'b' of a size-byte string to everyone,
 //	                     answers the milliseconds spent in the emit loop
 //	                     (an emit error is logged on stderr and answered 500)
@@ -17,14 +17,24 @@
 // -cpuprofile and -memprofile it writes profiles when it exits (SIGTERM,
 // SIGINT or /quit).
 //
-// With -redis host:port the server joins a cluster through the Redis
-// adapter given by -adapter: sharded (NewShardedAdapter, the default) or
-// classic (NewAdapter), with their default options.
+// It joins a cluster through one adapter, with its default options but for
+// the channel or subject prefix (-prefix, so that clusters sharing a
+// database or a NATS server stay apart):
+//
+//	-redis host:port  adapter/redis on go-redis, -adapter choosing sharded
+//	                  (NewShardedAdapter, the default) or classic (NewAdapter)
+//	-postgres DSN     adapter/postgres on a pgx pool (LISTEN/NOTIFY)
+//	-nats URL         adapter/nats on nats.go, core mode; -nats-jetstream
+//	                  for the JetStream mode
+//
+// Without any of them it is a single server. It exits when the service does
+// not answer within 10 s.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -42,10 +52,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
 	goredis "github.com/redis/go-redis/v9"
 
 	socketio "github.com/gosio/socketio"
 	"github.com/gosio/socketio/adapter"
+	natsadapter "github.com/gosio/socketio/adapter/nats"
+	pgadapter "github.com/gosio/socketio/adapter/postgres"
 	redisadapter "github.com/gosio/socketio/adapter/redis"
 )
 
@@ -61,27 +75,17 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memprofile := flag.String("memprofile", "", "write a heap profile to this file on exit")
-	redisAddr := flag.String("redis", "", "Redis address (host:port) of the cluster; empty: a single server")
+	redisAddr := flag.String("redis", "", "Redis address (host:port) of the cluster")
 	adapterName := flag.String("adapter", "sharded", "Redis adapter with -redis: sharded or classic")
+	pgDSN := flag.String("postgres", "", "PostgreSQL DSN of the cluster (adapter/postgres), e.g. postgres://postgres@127.0.0.1:5432/test")
+	natsURL := flag.String("nats", "", "NATS URL of the cluster (adapter/nats), e.g. nats://127.0.0.1:4222")
+	jetStream := flag.Bool("nats-jetstream", false, "with -nats: the adapter's JetStream mode rather than core NATS")
+	prefix := flag.String("prefix", "", "channel prefix (-postgres) or subject prefix (-nats); empty: the adapter's default")
 	flag.Parse()
 
-	var factory adapter.Factory
-	if *redisAddr != "" {
-		rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr})
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err != nil {
-			log.Fatalf("redis %s: %v", *redisAddr, err)
-		}
-		switch *adapterName {
-		case "sharded":
-			factory = redisadapter.NewShardedAdapter(rdb, redisadapter.ShardedOptions{})
-		case "classic":
-			factory = redisadapter.NewAdapter(rdb, redisadapter.Options{})
-		default:
-			log.Fatalf("-adapter %q: want sharded or classic", *adapterName)
-		}
+	factory, err := clusterAdapter(*redisAddr, *adapterName, *pgDSN, *natsURL, *jetStream, *prefix)
+	if err != nil {
+		log.Fatal(err)
 	}
 
 	if *cpuprofile != "" {
@@ -186,4 +190,51 @@ func main() {
 	fmt.Println(ln.Addr().String())
 	srv := &http.Server{Handler: mux}
 	log.Fatal(srv.Serve(ln))
+}
+
+// clusterAdapter returns the adapter of the one service given (nil when
+// none is), once the service has answered.
+func clusterAdapter(redisAddr, redisKind, pgDSN, natsURL string, jetStream bool, prefix string) (adapter.Factory, error) {
+	given := 0
+	for _, v := range []string{redisAddr, pgDSN, natsURL} {
+		if v != "" {
+			given++
+		}
+	}
+	if given > 1 {
+		return nil, errors.New("give one of -redis, -postgres and -nats")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	switch {
+	case redisAddr != "":
+		rdb := goredis.NewClient(&goredis.Options{Addr: redisAddr})
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("redis %s: %w", redisAddr, err)
+		}
+		switch redisKind {
+		case "sharded":
+			return redisadapter.NewShardedAdapter(rdb, redisadapter.ShardedOptions{}), nil
+		case "classic":
+			return redisadapter.NewAdapter(rdb, redisadapter.Options{}), nil
+		}
+		return nil, fmt.Errorf("-adapter %q: want sharded or classic", redisKind)
+	case pgDSN != "":
+		pool, err := pgxpool.New(ctx, pgDSN)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres %s: %w", pool.Config().ConnConfig.Host, err)
+		}
+		return pgadapter.NewAdapter(pool, pgadapter.Options{ChannelPrefix: prefix}), nil
+	case natsURL != "":
+		nc, err := nats.Connect(natsURL, nats.Timeout(10*time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("nats %s: %w", natsURL, err)
+		}
+		return natsadapter.NewAdapter(nc, natsadapter.Options{Prefix: prefix, JetStream: jetStream}), nil
+	}
+	return nil, nil
 }
