@@ -191,3 +191,27 @@ func TestOneTransportPerServer(t *testing.T) {
 	_ = a.io.Close()
 	waitFor(t, "the transport closed", func() bool { return b.Transports() == 0 })
 }
+
+// A broadcast whose packet has no namespace (Node's emitters may leave it
+// out) reads as the message's namespace, and reading it leaves the message
+// as it was.
+func TestBroadcastPacketWithoutNamespace(t *testing.T) {
+	const in = `{"uid":"emitter","type":3,"nsp":"/chat","data":{"packet":{"type":2,"data":["hi",1]},"opts":{"rooms":["r"],"except":[],"flags":{}}}}`
+	m, err := cluster.Decode([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := m.EncodeJSON()
+	for range 2 {
+		p, opts, err := m.BroadcastPacket()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Namespace != "/chat" || string(p.Data) != `["hi",1]` || len(opts.Rooms) != 1 {
+			t.Fatalf("packet %+v opts %+v", p, opts)
+		}
+	}
+	if after, _ := m.EncodeJSON(); string(after) != string(before) {
+		t.Fatalf("message changed by reading it:\n%s\n%s", before, after)
+	}
+}

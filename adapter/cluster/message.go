@@ -183,8 +183,10 @@ func (m *Message) BroadcastPacket() (*parser.Packet, adapter.BroadcastOptions, e
 	pv, _ := m.data.Get("packet")
 	if po, ok := pv.(*wire.Object); ok {
 		if _, has := po.Get("nsp"); !has {
-			// Node's emitters may leave the namespace out.
-			po.Set("nsp", m.Nsp)
+			// Node's emitters may leave the namespace out: the message's
+			// it is, on a copy (the message is not changed by reading it).
+			cp := &wire.Object{Keys: append(po.Keys[:len(po.Keys):len(po.Keys)], "nsp"), Vals: append(po.Vals[:len(po.Vals):len(po.Vals)], m.Nsp)}
+			pv = cp
 		}
 	}
 	p, err := wire.TreePacket(pv, m.Nsp)
