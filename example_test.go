@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"time"
 
 	socketio "github.com/gosio/socketio"
@@ -273,4 +274,56 @@ func ExampleRoomSet() {
 	// game-7
 	// lobby
 	// x8Ka
+}
+
+// An observer counting events by name and timing their handlers: what a
+// metrics exporter does (metrics/prometheus is one). Every field of
+// Observer is optional; one that is not set costs nothing.
+func ExampleServer_Observe() {
+	io, err := socketio.NewServer(socketio.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var mu sync.Mutex
+	received := map[string]int{}
+	disconnected := make(chan string, 1)
+	io.Observe(socketio.Observer{
+		EventReceived: func(ctx context.Context, ev *socketio.Event) (context.Context, func(error)) {
+			mu.Lock()
+			received[ev.Name]++
+			mu.Unlock()
+			start := time.Now()
+			return ctx, func(err error) {
+				_ = time.Since(start) // the handlers' duration, for a histogram
+			}
+		},
+		SocketDisconnected: func(s *socketio.Socket, reason string) {
+			disconnected <- reason
+		},
+	})
+	io.OnConnection(func(s *socketio.Socket) {
+		s.On("ping", func(e *socketio.Event) { _ = e.Ack("pong") })
+	})
+	url, stop := serveExample(io)
+	defer stop()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, url, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 3 {
+		if _, err := c.EmitWithAck(ctx, "ping"); err != nil {
+			log.Fatal(err)
+		}
+	}
+	c.Close()
+	fmt.Println("disconnected:", <-disconnected)
+	mu.Lock()
+	fmt.Println("ping:", received["ping"])
+	mu.Unlock()
+	// Output:
+	// disconnected: client namespace disconnect
+	// ping: 3
 }
