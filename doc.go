@@ -67,8 +67,11 @@
 //     id, namespace); a Close after it, or during it, returns at once
 //     without waiting for them. A closed connection takes its sockets out
 //     of their namespace's list and their rooms at once, whatever their
-//     handlers do; their disconnecting and disconnect handlers run
-//     afterwards, in order, on the socket's goroutine.
+//     handlers do; the events they had received are still handled (as Node
+//     handles each event when it arrives), then their disconnecting and
+//     disconnect handlers run, in order, on the socket's goroutine. Only a
+//     client closed for flooding (MaxPendingEvents, MaxPendingBytes) has
+//     what it queued dropped.
 //
 // # Limits
 //

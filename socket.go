@@ -118,6 +118,12 @@ type Socket struct {
 
 	mu    sync.Mutex
 	state socketState
+	// everConnected: the socket got to stateConnected (under mu), so the
+	// events it received then are handled even after it closes.
+	everConnected bool
+	// flooded: closed for sending faster than its handlers run; what it
+	// had queued is dropped.
+	flooded atomic.Bool
 	// The socket's context, made on first use (an idle socket nobody asks
 	// keeps none) and canceled when it disconnects.
 	ctx      context.Context
@@ -828,7 +834,9 @@ func (s *Socket) runEventMiddlewares(ev *Event, mws []func(*Event) error) error 
 
 func (s *Socket) dispatch(ev *Event) {
 	s.mu.Lock()
-	if s.state != stateConnected {
+	if !s.everConnected {
+		// Sent before the CONNECT was accepted (a client must wait for
+		// its answer), for a socket then refused or closed.
 		s.mu.Unlock()
 		return
 	}
@@ -934,6 +942,7 @@ func (s *Socket) enqueueEvent(task func(), size int) {
 
 // overflow closes the connection of a client whose events pile up.
 func (s *Socket) overflow(err error) {
+	s.flooded.Store(true)
 	s.nsp.srv.cfg.Logger.Warn("socket.io: client sends faster than its handlers run; closing", "id", s.id, "err", err)
 	if o := s.nsp.srv.obs.Load(); o != nil {
 		for _, fn := range o.overflow {
@@ -965,12 +974,13 @@ func (s *Socket) markConnected() bool {
 		return false
 	}
 	s.state = stateConnected
+	s.everConnected = true
 	s.live.Store(true)
 	return true
 }
 
-// onClose disconnects the socket: pending answers fail at once, queued
-// events are dropped, and the socket leaves its rooms and its namespace's
+// onClose disconnects the socket: pending answers fail at once, and the
+// socket leaves its rooms and its namespace's
 // list at once, whatever its handlers are doing. Then, on the socket's
 // goroutine (after the handler running now, if any, returns), the
 // disconnecting handlers run, still seeing the rooms in Rooms, the session
@@ -986,7 +996,13 @@ func (s *Socket) onClose(reason string) {
 	s.live.Store(false)
 	s.acks = nil
 	s.mu.Unlock()
-	s.queue.Drop() // queued events are not delivered any more
+	if s.flooded.Load() {
+		// A client closed for flooding: what it queued is not handled.
+		// Otherwise the events received before the close still are, as
+		// Node handles each event when it arrives: a client that emits and
+		// disconnects at once ("bye", then close) loses nothing.
+		s.queue.Drop()
+	}
 	s.cancelContext()
 	s.ec.remove(s)
 	if prev == statePending {
