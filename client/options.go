@@ -146,7 +146,8 @@ type SocketOptions struct {
 
 	// ReceiveBuffer bounds the events kept for Receive (events that no
 	// handler registered with On takes). When it is full the oldest event
-	// is dropped. Default 256.
+	// is dropped: Socket.ReceiveDropped counts them, and the first drop
+	// (then every thousandth) is logged at Warn. Default 256.
 	ReceiveBuffer int
 
 	// MaxPendingEvents bounds the events waiting for the socket's

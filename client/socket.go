@@ -45,6 +45,9 @@ type Socket struct {
 	lastErr    error // of the last failed connection attempt
 	changed    chan struct{}
 	inbox      []*Event
+	// receiveDropped counts the events dropped from a full inbox (see
+	// Options.ReceiveBuffer and Socket.ReceiveDropped).
+	receiveDropped uint64
 
 	handlers     map[string][]*handlerEntry
 	anyIn        []func(*Event)
@@ -397,6 +400,15 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Lock()
 	s.onDisconnect = append(s.onDisconnect, fn)
 	s.mu.Unlock()
+}
+
+// ReceiveDropped returns how many events were dropped because the Receive
+// buffer was full (Options.ReceiveBuffer: the oldest goes first). The
+// first drop, and every thousandth, is logged at Warn.
+func (s *Socket) ReceiveDropped() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.receiveDropped
 }
 
 // Receive returns the next event that no On handler took, waiting until
@@ -974,8 +986,16 @@ func (s *Socket) dispatch(ev *Event) {
 	anyIn := s.anyIn
 	if len(entries) == 0 {
 		if len(s.inbox) >= s.opts.ReceiveBuffer {
+			dropped := s.inbox[0]
 			s.inbox[0] = nil
 			s.inbox = s.inbox[1:]
+			s.receiveDropped++
+			if s.receiveDropped == 1 || s.receiveDropped%1000 == 0 {
+				// Told once, then every thousandth: nobody calls Receive
+				// often enough, or an On handler is missing.
+				s.m.opts.Logger.Warn("socket.io client: Receive buffer full; oldest event dropped",
+					"nsp", s.nsp, "event", dropped.Name, "dropped", s.receiveDropped)
+			}
 		}
 		s.inbox = append(s.inbox, ev)
 		s.notifyLocked()
