@@ -288,6 +288,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.engine.Shutdown(ctx)
 	select {
 	case <-s.track.Idle():
+		s.track.Release() // the goroutines waiting for work exit now
 		return err
 	case <-ctx.Done():
 	case <-s.gaveUp:

@@ -1,6 +1,9 @@
 package gotrack
 
 import (
+	"runtime"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,5 +84,85 @@ func TestIdleAndBusy(t *testing.T) {
 	}
 	if s.Busy() {
 		t.Fatal("busy after the task")
+	}
+}
+
+// goid returns the calling goroutine's id, from its stack header.
+func goid() string {
+	var b [64]byte
+	n := runtime.Stack(b[:], false)
+	f := strings.Fields(string(b[:n]))
+	return f[1]
+}
+
+// A goroutine that has run its function takes the next one (its stack
+// already grown); Idle fires while it waits; it exits after WorkerIdle, or
+// at once when the tracker is waited for.
+func TestTrackerReusesGoroutines(t *testing.T) {
+	var tr Tracker
+	ids := make(chan string, 2)
+	tr.Go(func() { ids <- goid() })
+	first := <-ids
+	<-tr.Idle() // the first function has returned
+	time.Sleep(10 * time.Millisecond)
+	tr.Go(func() { ids <- goid() })
+	if second := <-ids; second != first {
+		t.Fatalf("second function ran on goroutine %s, not on %s", second, first)
+	}
+
+	// Left alone, the goroutine exits after WorkerIdle.
+	<-tr.Idle()
+	start := time.Now()
+	for {
+		tr.mu.Lock()
+		w, free := tr.workers, len(tr.free)
+		tr.mu.Unlock()
+		if w == 0 && free == 0 {
+			break
+		}
+		if time.Since(start) > WorkerIdle+5*time.Second {
+			t.Fatalf("%d workers, %d free: the idle one did not exit", w, free)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if time.Since(start) < WorkerIdle/2 {
+		t.Fatalf("the idle goroutine exited after %v, before WorkerIdle", time.Since(start))
+	}
+
+	// Many at once, then Wait: every goroutine has exited when it returns.
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		tr.Go(func() { wg.Done(); time.Sleep(time.Millisecond) })
+	}
+	wg.Wait()
+	tr.Wait()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.workers != 0 || tr.n != 0 || len(tr.free) != 0 {
+		t.Fatalf("after Wait: %d workers, %d running, %d free", tr.workers, tr.n, len(tr.free))
+	}
+}
+
+// Release makes the waiting goroutines exit without waiting for them.
+func TestTrackerRelease(t *testing.T) {
+	var tr Tracker
+	for range 5 {
+		tr.Go(func() {})
+	}
+	<-tr.Idle()
+	tr.Release()
+	deadline := time.Now().Add(WorkerIdle / 2)
+	for {
+		tr.mu.Lock()
+		w := tr.workers
+		tr.mu.Unlock()
+		if w == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers still alive after Release", w)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
