@@ -48,8 +48,10 @@ type Options struct {
 
 	// MaxLabelValues bounds the distinct values of the namespace label,
 	// and of the event label within one namespace label value, whatever
-	// the label functions return: once reached, new values become Other.
-	// 0 means DefaultMaxLabelValues.
+	// the label functions return: once that many values (besides Other)
+	// are in use, new ones become Other. Packets addressed to a namespace
+	// the server does not have are counted under Other without taking a
+	// value. 0 means DefaultMaxLabelValues.
 	MaxLabelValues int
 
 	// Buckets are the upper bounds, in seconds, of the latency histograms
@@ -198,6 +200,16 @@ func New(io *socketio.Server, opts Options) (*Collector, error) {
 
 	if c.nspOn {
 		c.nsps = newResolver(opts.NamespaceLabel, c.max, func(v string) *nspMetrics { return c.newNsp([]string{v}, opts.EventLabel) })
+		// Packets may name namespaces the server does not have: they
+		// must not take label values from those it has.
+		c.nsps.known = func(name string) bool {
+			for _, n := range io.Namespaces() {
+				if n.Name() == name {
+					return true
+				}
+			}
+			return false
+		}
 	} else {
 		c.single = c.newNsp(nil, opts.EventLabel)
 	}

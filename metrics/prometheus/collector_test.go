@@ -408,3 +408,59 @@ func TestAllow(t *testing.T) {
 		}
 	}
 }
+
+// What clients choose cannot take the label values: packets to namespaces
+// the server does not have are counted as "other" without using one of
+// MaxLabelValues (a namespace created later still gets its own), and a
+// label function's invalid UTF-8 becomes "other" instead of a panic.
+func TestLabelValuesFromClients(t *testing.T) {
+	ts := newTestServer(t, socketio.Config{}, sioprom.Options{
+		NamespaceLabel: func(n string) string { return n },
+		EventLabel: func(e string) string {
+			if e == "bad" {
+				return "\xff"
+			}
+			return e
+		},
+		MaxLabelValues: 2,
+	})
+	ts.io.OnConnection(func(s *socketio.Socket) {
+		s.On("bad", func(*socketio.Event) {})
+	})
+	raw, _, err := testutil.DialWS(t, ts.url, "/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := raw.Next(); !strings.HasPrefix(m.Data, "0{") {
+		t.Fatalf("open packet %q", m.Data)
+	}
+	for i := range 5 {
+		nsp := fmt.Sprintf("/nope-%d", i)
+		raw.Send("40" + nsp + ",")
+		if m := raw.Next(); m.Data != `44`+nsp+`,{"message":"Invalid namespace"}` {
+			t.Fatalf("connect to %s: %q", nsp, m.Data)
+		}
+	}
+	raw.Send("40")
+	if m := raw.Next(); !strings.HasPrefix(m.Data, "40{") {
+		t.Fatalf("connect reply %q", m.Data)
+	}
+	raw.Send(`42["bad"]`)
+	if _, err := ts.io.Of("/chat"); err != nil { // after the unknown ones
+		t.Fatal(err)
+	}
+	dial(t, ts.url+"/chat", []string{client.WebSocket})
+	m := waitMetrics(t, ts.url,
+		want{"socketio_connected", []string{"namespace", "/"}, 1},
+		want{"socketio_connected", []string{"namespace", "/chat"}, 1},
+		want{"socketio_events_received_total", []string{"namespace", "/", "event", "other"}, 1},
+	)
+	if v, _ := m.get("socketio_received_bytes_total", "namespace", "other"); v != float64(5*len("0/nope-0,")) {
+		t.Errorf("bytes to unknown namespaces %v, want %d", v, 5*len("0/nope-0,"))
+	}
+	for _, set := range m.labelSets("socketio_received_bytes_total") {
+		if strings.Contains(set, "nope") {
+			t.Errorf("series %s", set)
+		}
+	}
+}

@@ -83,8 +83,10 @@
 // parent's pattern). Event names come from the clients, who can send any,
 // so EventLabel should return a bounded set (Allow lists the events to
 // keep, the others become Other). In every case MaxLabelValues caps the
-// distinct values of each label (100 by default; new values beyond it are
-// counted as Other).
+// distinct values of each label (100 by default, besides Other; new values
+// beyond it are counted as Other), and packets addressed to a namespace
+// the server does not have are counted as Other without taking a value,
+// so clients cannot crowd out the real namespaces.
 //
 // # Cost
 //

@@ -181,6 +181,13 @@ func waitMetrics(t *testing.T, url string, wants ...want) metrics {
 			return m
 		}
 		if time.Now().After(deadline) {
+			seen := map[string]bool{}
+			for _, w := range wants {
+				if !seen[w.name] {
+					seen[w.name] = true
+					bad = append(bad, fmt.Sprintf("%s series: %q", w.name, m.labelSets(w.name)))
+				}
+			}
 			t.Fatalf("metrics not as expected:\n  %s", strings.Join(bad, "\n  "))
 		}
 		time.Sleep(20 * time.Millisecond)

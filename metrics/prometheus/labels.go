@@ -3,6 +3,7 @@ package prometheus
 import (
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Other is the label value of the namespaces and events that a label
@@ -33,12 +34,17 @@ func Allow(names ...string) func(string) string {
 const maxCachedNames = 1024
 
 // resolver maps raw names to the metrics of their label value, with a
-// bounded number of label values (max, then Other) and of cached names.
+// bounded number of label values (max besides Other, then Other) and of
+// cached names.
 // Lookups of cached names take no lock and allocate nothing.
 type resolver[T any] struct {
 	label func(string) string
 	max   int
 	make  func(labelValue string) *T
+	// known, when not nil, tells whether a name may get a label value of
+	// its own: the others are Other, and not cached (they may become
+	// known later).
+	known func(name string) bool
 
 	names atomic.Pointer[map[string]*T] // copy on write
 
@@ -76,18 +82,23 @@ func (r *resolver[T]) resolve(name string) *T {
 	if t, ok := names[name]; ok {
 		return t
 	}
+	if r.known != nil && !r.known(name) {
+		return r.valueLocked(Other)
+	}
 	v := r.label(name)
-	t, ok := r.values[v]
-	if !ok {
-		if len(r.values) >= r.max {
-			v = Other
-			t = r.values[v]
+	if !utf8.ValidString(v) {
+		v = Other // Prometheus refuses it
+	}
+	if _, ok := r.values[v]; !ok && v != Other {
+		n := len(r.values)
+		if _, ok := r.values[Other]; ok {
+			n--
 		}
-		if t == nil {
-			t = r.make(v)
-			r.values[v] = t
+		if n >= r.max {
+			v = Other
 		}
 	}
+	t := r.valueLocked(v)
 	if len(names) < maxCachedNames {
 		next := make(map[string]*T, len(names)+1)
 		for k, x := range names {
@@ -95,6 +106,16 @@ func (r *resolver[T]) resolve(name string) *T {
 		}
 		next[name] = t
 		r.names.Store(&next)
+	}
+	return t
+}
+
+// valueLocked returns the metrics of the label value v, made if needed.
+func (r *resolver[T]) valueLocked(v string) *T {
+	t, ok := r.values[v]
+	if !ok {
+		t = r.make(v)
+		r.values[v] = t
 	}
 	return t
 }
