@@ -573,13 +573,15 @@ func (s *Socket) Disconnect(close bool) {
 	s.disconnect()
 }
 
-// disconnect sends a DISCONNECT packet and closes the socket.
+// disconnect closes the socket and sends a DISCONNECT packet. The socket
+// is closed first: a client that answers the packet at once by closing its
+// connection must not have its "transport close" reported instead.
 func (s *Socket) disconnect() {
 	if !s.Connected() {
 		return
 	}
-	_ = s.ec.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
 	s.onClose(ReasonServerNamespaceDisconnect)
+	_ = s.ec.writePacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
 }
 
 // SocketEmitter sends events to one socket with flags (volatile, compress,

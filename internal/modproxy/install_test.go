@@ -21,7 +21,8 @@ const rootPath = "github.com/gosio/socketio"
 
 // The modules a user installs with go get, as the README's Install section
 // lists them.
-var installed = []string{rootPath, rootPath + "/adapter/redis", rootPath + "/parser/msgpack"}
+var installed = []string{rootPath, rootPath + "/adapter/redis", rootPath + "/parser/msgpack",
+	rootPath + "/metrics/prometheus", rootPath + "/tracing/otel"}
 
 // consumer is a user's program built on the installed modules.
 const consumer = `package main
@@ -30,12 +31,15 @@ import (
 	"log"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 
 	socketio "github.com/gosio/socketio"
 	redisadapter "github.com/gosio/socketio/adapter/redis"
 	"github.com/gosio/socketio/client"
+	sioprom "github.com/gosio/socketio/metrics/prometheus"
 	"github.com/gosio/socketio/parser/msgpack"
+	siootel "github.com/gosio/socketio/tracing/otel"
 )
 
 func main() {
@@ -46,6 +50,12 @@ func main() {
 		Parser:  msgpack.Parser{},
 	})
 	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := sioprom.New(io, sioprom.Options{Registerer: prometheus.DefaultRegisterer}); err != nil {
+		log.Fatal(err)
+	}
+	if err := siootel.Instrument(io, siootel.Options{}); err != nil {
 		log.Fatal(err)
 	}
 	io.OnConnection(func(s *socketio.Socket) {
@@ -65,8 +75,9 @@ func main() {
 // TestGoGetFromTag installs the modules as a user would once the release
 // is tagged: every module of the working tree is published, at the version
 // the go.work names, into a file-based module proxy; a fresh module outside
-// the workspace then runs go get for the root module, adapter/redis and
-// parser/msgpack, and go build and go vet a program using them; then go get
+// the workspace then runs go get for the root module, adapter/redis,
+// parser/msgpack, metrics/prometheus and tracing/otel, and go build and go
+// vet a program using them; then go get
 // and go list each other module (the examples, bench), so that every
 // requirement between the modules must resolve from the tags alone.
 //
