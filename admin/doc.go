@@ -1,0 +1,2 @@
+// Package admin instruments a socketio.Server for the Socket.IO Admin UI.
+package admin
