@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -243,4 +244,24 @@ func obj(t testing.TB, v any) map[string]any {
 		t.Fatalf("%v (%T) is not an object", v, v)
 	}
 	return m
+}
+
+// sortedStrings returns a JSON array of strings, sorted (room lists have
+// no order).
+func sortedStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sorted returns the strings, sorted.
+func sorted(s ...string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
