@@ -12,15 +12,18 @@ import (
 // SerializedSocket is a socket as the UI receives it (all_sockets,
 // socket_connected).
 type SerializedSocket struct {
+	// ID is the socket id.
 	ID string `json:"id"`
 	// ClientID is the first 12 characters of the Engine.IO session id:
 	// the UI groups the sockets of one connection into a client by it.
 	ClientID string `json:"clientId"`
 	// Transport is "polling" or "websocket".
 	Transport string `json:"transport"`
-	Nsp       string `json:"nsp"`
+	// Nsp is the namespace's name.
+	Nsp string `json:"nsp"`
 	// Data is the socket's data (Socket.SetData), {} when it has none.
-	Data      any                 `json:"data"`
+	Data any `json:"data"`
+	// Handshake describes the request that opened the connection.
 	Handshake SerializedHandshake `json:"handshake"`
 	// Rooms are the socket's rooms, its own id included.
 	Rooms []string `json:"rooms"`
@@ -35,16 +38,21 @@ type SerializedHandshake struct {
 	// Headers have lower-case names and one string value each, as in
 	// Node.
 	Headers map[string]any `json:"headers"`
-	Query   map[string]any `json:"query"`
+	// Query holds the query parameters of the first request (a string
+	// each, an array for a repeated one).
+	Query map[string]any `json:"query"`
 	// Issued is the time of the handshake, in milliseconds since the Unix
 	// epoch.
 	Issued int64 `json:"issued"`
-	Secure bool  `json:"secure"`
+	// Secure reports a TLS connection.
+	Secure bool `json:"secure"`
 	// Time is the time of the handshake as JavaScript's Date.toString()
 	// prints it.
-	Time    string `json:"time"`
-	URL     string `json:"url"`
-	XDomain bool   `json:"xdomain"`
+	Time string `json:"time"`
+	// URL is the request URI of the first request.
+	URL string `json:"url"`
+	// XDomain reports a cross-origin request (an Origin header).
+	XDomain bool `json:"xdomain"`
 }
 
 func serializeHandshake(h *adapter.Handshake) SerializedHandshake {

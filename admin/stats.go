@@ -21,7 +21,9 @@ type statsBase struct {
 // ServerStats is the payload of server_stats, broadcast by each server
 // every Options.StatsInterval.
 type ServerStats struct {
+	// ServerID is Options.ServerID: the UI lists its servers by it.
 	ServerID string `json:"serverId"`
+	// Hostname is the host's name, and PID the process's id.
 	Hostname string `json:"hostname"`
 	PID      int    `json:"pid"`
 	// Uptime is in seconds, with a fraction, since the process started.
@@ -53,8 +55,10 @@ type AggregatedEvent struct {
 
 // NamespaceStats is a namespace and its number of sockets on the server.
 type NamespaceStats struct {
-	Name         string `json:"name"`
-	SocketsCount int    `json:"socketsCount"`
+	// Name is the namespace's name.
+	Name string `json:"name"`
+	// SocketsCount is the number of its sockets on this server.
+	SocketsCount int `json:"socketsCount"`
 }
 
 // Aggregated event types.
