@@ -2,52 +2,30 @@ package admin_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	socketio "github.com/gosio/socketio"
-	redisadapter "github.com/gosio/socketio/adapter/redis"
+	"github.com/gosio/socketio/adapter/cluster"
+	"github.com/gosio/socketio/adapter/cluster/clustertest"
 	"github.com/gosio/socketio/admin"
 )
 
-const redisAddr = "127.0.0.1:6379"
-
-// redisClient returns a client of the test Redis, failing the test with a
-// clear message when none answers.
-func redisClient(t *testing.T) *goredis.Client {
-	t.Helper()
-	c := goredis.NewClient(&goredis.Options{Addr: redisAddr, DialTimeout: time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		_ = c.Close()
-		t.Fatalf("the cluster test needs Redis at %s (apt-get install -y redis-server): %v", redisAddr, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// Two servers over the Redis adapter: a UI connected to server A gets the
-// statistics of both, sees the sockets of B (connected before it, through
-// all_sockets, and after, through B's socket_connected), and its commands
-// sent to A reach B's sockets.
-func TestClusterOverRedis(t *testing.T) {
+// Two servers on a cluster adapter (the in-process broker of
+// adapter/cluster/clustertest, under the ClusterAdapter protocol the Redis,
+// PostgreSQL and NATS adapters share; examples/admin runs the same over
+// Redis): a UI connected to server A gets the statistics of both, sees the
+// sockets of B (connected before it, through all_sockets, and after,
+// through B's socket_connected), and its commands sent to A reach B's
+// sockets.
+func TestCluster(t *testing.T) {
 	forTransports(t, func(t *testing.T, tr []string) {
-		key := func() string {
-			b := make([]byte, 4)
-			_, _ = rand.Read(b)
-			return "admin-test-" + hex.EncodeToString(b)
-		}()
+		broker := clustertest.New()
 		node := func(id string) *app {
-			rdb := redisClient(t)
 			return newApp(t, admin.Options{Auth: admin.NoAuth, ServerID: id, StatsInterval: 300 * time.Millisecond},
-				socketio.Config{Adapter: redisadapter.NewAdapter(rdb, redisadapter.Options{Key: key, RequestsTimeout: 3 * time.Second})})
+				socketio.Config{Adapter: broker.Factory(cluster.Options{RequestsTimeout: 3 * time.Second})})
 		}
 		a, b := node("srv-A"), node("srv-B")
 		for _, n := range []*app{a, b} {

@@ -15,7 +15,10 @@
 // bcrypt hash; without it ADMIN_PASSWORD, default changeit, is hashed at
 // start), ADMIN_MODE (development or production), NODE_MODULES (the
 // folder holding @socket.io/admin-ui and socket.io-client,
-// ./node_modules).
+// ./node_modules), REDIS_ADDR (e.g. 127.0.0.1:6379: run several servers
+// over the Redis adapter; the UI connected to one sees them all),
+// SERVER_ID (the name of this server in the UI: the host name, or with
+// REDIS_ADDR the host name and the process id).
 package main
 
 import (
@@ -27,12 +30,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
-	socketio "github.com/gosio/socketio"
-	"github.com/gosio/socketio/admin"
+	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
+
+	socketio "github.com/gosio/socketio"
+	"github.com/gosio/socketio/adapter"
+	redisadapter "github.com/gosio/socketio/adapter/redis"
+	"github.com/gosio/socketio/admin"
 )
 
 // settings are the example's configuration, from the environment.
@@ -40,6 +48,8 @@ type settings struct {
 	user, hash  string
 	mode        admin.Mode
 	nodeModules string
+	serverID    string          // "": the host name
+	adapter     adapter.Factory // nil: in memory
 }
 
 // page is the app: each tab is a socket that joins the lobby and pings.
@@ -70,6 +80,7 @@ func newServer(s settings) (*socketio.Server, *admin.Instrumentation, http.Handl
 	}
 	io, err := socketio.NewServer(socketio.Config{
 		ClientFiles: os.DirFS(filepath.Join(s.nodeModules, "socket.io-client", "dist")),
+		Adapter:     s.adapter,
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -79,8 +90,9 @@ func newServer(s settings) (*socketio.Server, *admin.Instrumentation, http.Handl
 		socketio.On(sock, "ping", func(n int) { _ = sock.Emit("pong", n) })
 	})
 	in, err := admin.Instrument(io, admin.Options{
-		Auth: admin.Basic{Username: s.user, PasswordHash: s.hash},
-		Mode: s.mode,
+		Auth:     admin.Basic{Username: s.user, PasswordHash: s.hash},
+		Mode:     s.mode,
+		ServerID: s.serverID,
 	})
 	if err != nil {
 		_ = io.Close()
@@ -106,49 +118,76 @@ func env(k, def string) string {
 	return def
 }
 
-// load reads the settings, hashing ADMIN_PASSWORD when no hash is given.
-func load() (settings, error) {
+// load reads the settings, hashing ADMIN_PASSWORD when no hash is given
+// and connecting to Redis when REDIS_ADDR is set (the client is closed by
+// the returned function).
+func load() (settings, func(), error) {
 	s := settings{
 		user:        env("ADMIN_USER", "admin"),
 		hash:        os.Getenv("ADMIN_PASSWORD_HASH"),
 		mode:        admin.Mode(env("ADMIN_MODE", string(admin.Development))),
 		nodeModules: env("NODE_MODULES", "node_modules"),
+		serverID:    os.Getenv("SERVER_ID"),
+	}
+	closeRedis := func() {}
+	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
+		rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+		closeRedis = func() { _ = rdb.Close() }
+		s.adapter = redisadapter.NewAdapter(rdb, redisadapter.Options{})
+		if s.serverID == "" {
+			host, _ := os.Hostname()
+			s.serverID = host + "#" + strconv.Itoa(os.Getpid()) // unique per server, as the UI needs
+		}
 	}
 	if s.hash == "" {
 		h, err := bcrypt.GenerateFromPassword([]byte(env("ADMIN_PASSWORD", "changeit")), bcrypt.DefaultCost)
 		if err != nil {
-			return s, fmt.Errorf("hashing ADMIN_PASSWORD: %w", err)
+			closeRedis()
+			return s, nil, fmt.Errorf("hashing ADMIN_PASSWORD: %w", err)
 		}
 		s.hash = string(h)
 	}
-	return s, nil
+	return s, closeRedis, nil
 }
 
 func main() {
-	s, err := load()
-	if err != nil {
+	if err := run(); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// run serves until SIGINT or SIGTERM, then shuts down.
+func run() error {
+	s, closeRedis, err := load()
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
 	io, in, h, err := newServer(s)
 	if err != nil {
-		log.Fatalf("%v\n(run `npm ci` in examples/admin, or set NODE_MODULES)", err)
+		return fmt.Errorf("%w\n(run `npm ci` in examples/admin, or set NODE_MODULES)", err)
 	}
 	addr := ":" + env("PORT", "3000")
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	failed := make(chan error, 1)
 	go func() {
 		log.Printf("app on http://localhost%s/, Admin UI on http://localhost%s/admin-ui/ (user %s)", addr, addr, s.user)
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Fatal(err)
+			failed <- err
 		}
 	}()
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	<-stop
+	select {
+	case <-stop:
+	case err = <-failed:
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = in.Close()
-	if err := io.Shutdown(ctx); err != nil {
-		log.Print(err)
+	if serr := io.Shutdown(ctx); serr != nil {
+		log.Print(serr)
 	}
 	_ = srv.Shutdown(ctx)
+	return err
 }
