@@ -4,7 +4,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN := $(shell go env GOPATH)/bin
 FUZZTIME ?= 20s
 # Every Go module of the repository (examples live in their own modules).
-MODULES := . examples/echo examples/client examples/cluster examples/chat bench parser/msgpack adapter/redis adapter/postgres adapter/nats examples/routers/nethttp examples/routers/chi examples/routers/gin examples/routers/echo examples/routers/fiber metrics/prometheus tracing/otel examples/metrics
+MODULES := . admin examples/admin examples/echo examples/client examples/cluster examples/chat bench parser/msgpack adapter/redis adapter/postgres adapter/nats examples/routers/nethttp examples/routers/chi examples/routers/gin examples/routers/echo examples/routers/fiber metrics/prometheus tracing/otel examples/metrics
 
 .PHONY: all deps frontend demo chat test lint unit conformance fuzz bench-micro bench clean
 

@@ -105,6 +105,14 @@ func (p *Proc) Send(cmd map[string]any) {
 	}
 }
 
+// Seen returns every event the process has printed so far, in order
+// (read or not).
+func (p *Proc) Seen() []Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Event(nil), p.seen...)
+}
+
 // Log returns what the process printed, for failure messages.
 func (p *Proc) Log() string {
 	p.mu.Lock()
