@@ -100,7 +100,11 @@ type RecoveryConfig struct {
 	MaxDisconnectionDuration time.Duration
 	// RunMiddlewares makes a recovered socket go through the connection
 	// middlewares again. Default false: they are skipped, as with Node's
-	// skipMiddlewares: true (its default).
+	// skipMiddlewares: true (its default). With an adapter that implements
+	// adapter.SessionRestorer (all of this project's), the socket is already
+	// in its session's rooms while they run, as in Node (it leaves them if
+	// refused); the broadcasts it gets meanwhile are written after its
+	// missed events, before the CONNECT reply.
 	RunMiddlewares bool
 	// MaxStoredBytes bounds, per namespace, the bytes of the broadcast
 	// packets the in-memory adapter keeps for recovery; past it the oldest

@@ -296,7 +296,7 @@ func (cl *engineClient) connect(p *parser.Packet) {
 		// Streams): not on the connection's reader. The namespace's slot
 		// stays reserved meanwhile (a client sends nothing else for it
 		// before the CONNECT answer).
-		if !cl.srv.track.Go(func() { cl.open(p, nsp, nsp.restore(auth)) }) {
+		if !cl.srv.track.Go(func() { cl.recoverSession(p, nsp, auth) }) {
 			// The server is closing: nothing opens.
 			release()
 			nsp.release() // the lookup's reference
@@ -309,18 +309,29 @@ func (cl *engineClient) connect(p *parser.Packet) {
 // open creates the socket of a CONNECT, with the session restored for it
 // (or nil), and queues its connection.
 func (cl *engineClient) open(p *parser.Packet, nsp *Namespace, sess *adapter.Session) {
-	s := newSocket(nsp, cl, p.Data, sess)
+	cl.attach(p, nsp, newSocket(nsp, cl, p.Data, sess))
+}
+
+// attach registers a new socket with its connection and queues its
+// connection; false when the connection closed meanwhile (s is released).
+func (cl *engineClient) attach(p *parser.Packet, nsp *Namespace, s *Socket) bool {
 	cl.mu.Lock()
 	if cl.closed {
 		cl.sockets.del(p.Namespace)
 		cl.mu.Unlock()
+		if r := s.recov; r != nil && r.joined {
+			r.abandon()
+			nsp.adapter.DelAll(s.id)
+		}
+		s.cancelContext()
 		s.releaseNamespace()
-		return
+		return false
 	}
 	cl.sockets.set(p.Namespace, s)
 	cl.mu.Unlock()
 	cl.srv.addSocket(s)
 	s.enqueue(func() { nsp.connect(s) })
+	return true
 }
 
 // joinedNamespace records a successful namespace connection, which clears

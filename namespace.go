@@ -152,10 +152,10 @@ func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
 // connect runs the middlewares for s and, when they all pass, connects it:
 // own room, CONNECT reply, then the connection handlers. A client that
 // comes back with a known pid and offset gets its previous session back
-// (id, rooms, data) and the events it missed, before the CONNECT reply. It
-// runs on the socket's goroutine.
+// (id, rooms, data) and the events it missed, before the CONNECT reply
+// (see recovery.go). It runs on the socket's goroutine.
 func (n *Namespace) connect(s *Socket) {
-	rooms := s.restoredRooms
+	r := s.recov
 	o := n.srv.obs.Load()
 	done := o.observeConnecting(s)
 	if !s.recovered || n.srv.cfg.ConnectionStateRecovery.RunMiddlewares {
@@ -163,6 +163,9 @@ func (n *Namespace) connect(s *Socket) {
 		if err := n.runMiddlewares(s); err != nil {
 			if done != nil {
 				done(err)
+			}
+			if r != nil {
+				r.abandon()
 			}
 			s.leaveAllRooms()
 			s.releaseNamespace()
@@ -187,14 +190,16 @@ func (n *Namespace) connect(s *Socket) {
 		_, parentHandlers := n.parent.hooks()
 		handlers = append(parentHandlers, handlers...)
 	}
-	n.adapter.AddAll(s.handle(), append([]string{s.id}, rooms...)...)
-	s.ec.joinedNamespace()
-	for _, p := range s.missed {
-		mp := *p
-		mp.Namespace = n.name
-		_ = s.ec.writePacket(&mp)
+	switch {
+	case r == nil:
+		n.adapter.AddAll(s.handle(), s.id)
+	case !r.joined:
+		n.adapter.AddAll(s.handle(), append([]string{s.id}, r.rooms...)...)
 	}
-	s.missed = nil
+	s.ec.joinedNamespace()
+	if r != nil {
+		s.catchUp(r)
+	}
 	reply, _ := json.Marshal(struct {
 		SID string `json:"sid"`
 		PID string `json:"pid,omitempty"`
@@ -225,8 +230,9 @@ func (n *Namespace) wantsRestore(auth map[string]any) bool {
 }
 
 // restore returns the session a client asks to recover with the pid and
-// offset of its CONNECT auth, or nil. It may wait on the adapter's broker
-// (bounded by the adapter's timeout).
+// offset of its CONNECT auth, or nil, for an adapter that is not an
+// adapter.SessionRestorer (see recoverSession). It may wait on the
+// adapter's broker (bounded by the adapter's timeout).
 func (n *Namespace) restore(auth map[string]any) *adapter.Session {
 	if !n.wantsRestore(auth) {
 		return nil

@@ -12,10 +12,10 @@ import (
 	"github.com/gosio/socketio/client"
 )
 
-// slowRestore is the in-memory adapter with a RestoreSession that waits
-// (a broker that is slow to answer).
+// slowRestore is the in-memory adapter with a RestoreSession and a
+// TakeSession that wait (a broker that is slow to answer).
 type slowRestore struct {
-	adapter.Adapter
+	*adapter.Memory
 	entered chan struct{}
 	release chan struct{}
 }
@@ -23,13 +23,30 @@ type slowRestore struct {
 func (a *slowRestore) RestoreSession(ctx context.Context, pid, offset string) (*adapter.Session, error) {
 	a.entered <- struct{}{}
 	<-a.release
-	return a.Adapter.RestoreSession(ctx, pid, offset)
+	return a.Memory.RestoreSession(ctx, pid, offset)
+}
+
+func (a *slowRestore) TakeSession(ctx context.Context, pid, offset string) (*adapter.Session, error) {
+	a.entered <- struct{}{}
+	<-a.release
+	return a.Memory.TakeSession(ctx, pid, offset)
 }
 
 // Restoring a session does not run on the connection's reader: while the
 // adapter is slow to restore a namespace's session, the same connection's
 // other namespaces keep working; the restore then ends in a new session.
+// With the two-step restore (adapter.SessionRestorer) and with
+// RestoreSession.
 func TestRestoreOffTheReader(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		singleStep bool
+	}{{"two steps", false}, {"single step", true}} {
+		t.Run(tc.name, func(t *testing.T) { testRestoreOffTheReader(t, tc.singleStep) })
+	}
+}
+
+func testRestoreOffTheReader(t *testing.T, oneStep bool) {
 	slow := &slowRestore{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	io, err := socketio.NewServer(socketio.Config{
 		ConnectionStateRecovery: &socketio.RecoveryConfig{MaxDisconnectionDuration: time.Minute},
@@ -38,7 +55,10 @@ func TestRestoreOffTheReader(t *testing.T) {
 			if err != nil || nsp.Name() != "/slow" {
 				return m, err
 			}
-			slow.Adapter = m
+			slow.Memory = m.(*adapter.Memory)
+			if oneStep {
+				return singleStep{slow}, nil
+			}
 			return slow, nil
 		},
 	})

@@ -111,10 +111,10 @@ type Socket struct {
 	authRaw   string                    // the CONNECT payload (JSON), "" when none
 	pid       string                    // private session id (recovery on)
 	recovered bool
-	// Set when the socket recovered a session: rooms to rejoin and events
-	// to replay before the CONNECT reply. Used once, by the connect task.
-	restoredRooms []string
-	missed        []*parser.Packet
+	// Set when the socket recovered a session (nil otherwise): rooms to
+	// rejoin, events to replay before the CONNECT reply, and the live
+	// packets held meanwhile (see recovery.go).
+	recov *recovery
 
 	mu    sync.Mutex
 	state socketState
@@ -181,8 +181,10 @@ func newSocket(nsp *Namespace, cl *engineClient, authRaw []byte, sess *adapter.S
 		if sess != nil {
 			s.id, s.pid, s.recovered = sess.SID, sess.PID, true
 			s.data = sess.Data
-			s.restoredRooms = sess.Rooms
-			s.missed = sess.MissedPackets
+			s.recov = &recovery{rooms: sess.Rooms}
+			for _, p := range sess.MissedPackets {
+				s.recov.missed = append(s.recov.missed, adapter.MissedPacket{Packet: p})
+			}
 		}
 	}
 	return s
@@ -696,12 +698,22 @@ func (h socketHandle) Info() adapter.SocketInfo {
 
 // write queues an encoded packet: one lock for the state and the outgoing
 // listeners, as it runs once per recipient of a broadcast.
+//
+// A recovered socket holds the live packets while it catches up, and
+// drops those it got among its missed packets (see recovery.go).
 func (s *Socket) write(p *parser.Packet, enc adapter.Encoded, flags adapter.BroadcastFlags) error {
 	var fns []func(string, Args)
+	r := s.recov
 	connected := s.live.Load()
+	if !connected && r != nil {
+		if r.hold(s, p, enc, flags) {
+			return nil
+		}
+		connected = s.live.Load() // it may have caught up meanwhile
+	}
 	if !s.plainOut.Load() {
 		s.mu.Lock()
-		connected = s.state == stateConnected
+		connected = connected && s.state == stateConnected
 		if s.hooks != nil {
 			fns = s.hooks.anyOut
 		}
@@ -709,6 +721,9 @@ func (s *Socket) write(p *parser.Packet, enc adapter.Encoded, flags adapter.Broa
 	}
 	if !connected {
 		return ErrDisconnected
+	}
+	if r != nil && r.dup(flags.Offset) {
+		return nil
 	}
 	o := s.nsp.srv.obs.Load()
 	if flags.Volatile && !s.ec.conn.Writable() {
@@ -977,7 +992,9 @@ func (s *Socket) markConnected() bool {
 	}
 	s.state = stateConnected
 	s.everConnected = true
-	s.live.Store(true)
+	// A socket that joined its rooms before its missed packets were read
+	// goes live once they are written (catchUp).
+	s.live.Store(s.recov == nil || !s.recov.joined)
 	return true
 }
 
@@ -998,6 +1015,9 @@ func (s *Socket) onClose(reason string) {
 	s.live.Store(false)
 	s.acks = nil
 	s.mu.Unlock()
+	if s.recov != nil {
+		s.recov.abandon()
+	}
 	if s.flooded.Load() {
 		// A client closed for flooding: what it queued is not handled.
 		// Otherwise the events received before the close still are, as
@@ -1035,7 +1055,7 @@ func (s *Socket) onClose(reason string) {
 		for _, fn := range disconnecting {
 			s.safeCall(func() { fn(reason) })
 		}
-		if s.pid != "" && recoverable(reason) {
+		if s.pid != "" && recoverable(reason) && (s.recov == nil || !s.recov.overflowed()) {
 			err := s.nsp.adapter.PersistSession(context.Background(), &adapter.Session{
 				SID: s.id, PID: s.pid, Rooms: s.roomList(), Data: s.Data(),
 			})

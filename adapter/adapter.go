@@ -22,11 +22,13 @@
 package adapter
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gosio/socketio/engineio"
@@ -53,6 +55,12 @@ type BroadcastFlags struct {
 	Timeout time.Duration `json:"-"`
 	// ExpectSingleResponse marks an ack request addressed to one socket.
 	ExpectSingleResponse bool `json:"expectSingleResponse,omitempty"`
+	// Offset is set by an adapter on the packets it delivers with a
+	// connection state recovery offset appended as their last argument
+	// (the offset itself; "" for a packet that has none). It never
+	// travels between servers. A recovering socket uses it to tell a
+	// live packet it also got in its missed packets.
+	Offset string `json:"-"`
 }
 
 // BroadcastOptions select the recipients of an operation: the sockets in
@@ -212,6 +220,76 @@ type Adapter interface {
 
 	// Close releases the adapter's resources.
 	Close() error
+}
+
+// MissedPacket is a broadcast kept for connection state recovery: the
+// packet, its offset appended as last argument, and that offset.
+type MissedPacket struct {
+	Offset string
+	Packet *parser.Packet
+}
+
+// SessionRestorer is implemented by adapters that restore a session in
+// two steps, so that a recovering socket loses no broadcast: the Socket.IO
+// server takes the session (TakeSession), makes the socket a member of its
+// rooms, and only then reads the packets it missed (MissedPackets). A
+// broadcast published meanwhile reaches the socket live, or is among the
+// missed packets, or both: the server writes each once, in offset order,
+// before the CONNECT reply. Without this interface the server calls
+// RestoreSession and joins the rooms afterwards, and a broadcast published
+// in between reaches neither (Node's adapters have that window too).
+//
+// The offsets of an adapter implementing it must grow in the order the
+// packets are stored, and compare with CompareOffsets; a packet delivered
+// with an offset must carry it in BroadcastFlags.Offset.
+type SessionRestorer interface {
+	// TakeSession removes the session of pid from the store and returns
+	// it, without missed packets, when it can be recovered from offset
+	// (the session is known and unexpired, the offset still stored); it
+	// returns (nil, nil) otherwise.
+	TakeSession(ctx context.Context, pid, offset string) (*Session, error)
+	// MissedPackets returns the packets broadcast after offset that reach
+	// a socket in rooms, in offset order. It fails when offset is no
+	// longer stored (some of them may be gone).
+	MissedPackets(ctx context.Context, rooms []Room, offset string) ([]MissedPacket, error)
+}
+
+// ErrOffsetGone is returned by MissedPackets when the offset is no longer
+// stored.
+var ErrOffsetGone = errors.New("adapter: recovery offset no longer stored")
+
+// CompareOffsets orders the offsets of the adapters of this module and of
+// the cluster transports: dash-separated unsigned integers without leading
+// zeros, in a base up to 36 whose digits are 0-9 then a-z (the in-memory
+// adapter's base-36 numbers, Redis stream ids such as "1700000000000-3",
+// JetStream sequences). Parts compare by length, then byte by byte. It
+// returns -1, 0 or +1, and orders any two strings, whatever they hold.
+func CompareOffsets(a, b string) int {
+	for {
+		ia, ib := strings.IndexByte(a, '-'), strings.IndexByte(b, '-')
+		pa, pb := a, b
+		if ia >= 0 {
+			pa = a[:ia]
+		}
+		if ib >= 0 {
+			pb = b[:ib]
+		}
+		if c := cmp.Compare(len(pa), len(pb)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(pa, pb); c != 0 {
+			return c
+		}
+		switch {
+		case ia < 0 && ib < 0:
+			return 0
+		case ia < 0:
+			return -1
+		case ib < 0:
+			return 1
+		}
+		a, b = a[ia+1:], b[ib+1:]
+	}
 }
 
 // Factory creates the adapter of a namespace.

@@ -37,7 +37,7 @@ type Memory struct {
 	pruneTimer  *time.Timer // armed while something is stored
 	closed      bool
 	offsetBase  uint64
-	offsetSeq   atomic.Uint64
+	offsetSeq   uint64 // the last offset given, past offsetBase
 }
 
 // member is a registered socket: its handle and its explicit rooms.
@@ -471,10 +471,14 @@ func release(buf *[]Socket, socks []Socket) {
 
 // Broadcast encodes p once and writes it to every matched socket. With
 // connection state recovery on, an event without ack that is not volatile
-// first gets an offset and is kept for sockets that come back.
+// first gets an offset and is kept for sockets that come back; it is
+// delivered with the offset in BroadcastFlags.Offset. Offsets are given in
+// the order the packets are stored.
 func (m *Memory) Broadcast(p *parser.Packet, opts BroadcastOptions) error {
 	if d := m.nsp.RecoveryDuration(); d > 0 {
-		m.store(p, opts, d)
+		if off := m.store(p, opts, d); off != "" {
+			opts.Flags.Offset = off
+		}
 	}
 	buf := targetPool.Get().(*[]Socket)
 	socks := m.targets(opts, buf)
@@ -588,37 +592,91 @@ func (m *Memory) PersistSession(_ context.Context, s *Session) error {
 // restore it) and an expired one is dropped. Unlike Node, a restored
 // session is forgotten, so that it cannot be restored twice (two sockets
 // with one id).
+//
+// The Socket.IO server uses TakeSession and MissedPackets instead (see
+// SessionRestorer); RestoreSession does both under one lock.
 func (m *Memory) RestoreSession(_ context.Context, pid, offset string) (*Session, error) {
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
+	s, idx := m.takeLocked(pid, offset)
+	if s == nil {
+		return nil, nil
+	}
+	for _, mp := range m.missedLocked(s.Rooms, idx) {
+		s.MissedPackets = append(s.MissedPackets, mp.Packet)
+	}
+	return s, nil
+}
+
+// TakeSession returns the session of pid, forgotten here, without its
+// missed packets; nil as RestoreSession would return nil (an unknown
+// offset leaves the session in place).
+func (m *Memory) TakeSession(_ context.Context, pid, offset string) (*Session, error) {
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	s, _ := m.takeLocked(pid, offset)
+	return s, nil
+}
+
+// MissedPackets returns the events broadcast after offset to sockets in
+// rooms, in offset order, or ErrOffsetGone when offset has been pruned.
+func (m *Memory) MissedPackets(_ context.Context, rooms []Room, offset string) ([]MissedPacket, error) {
+	m.sessMu.Lock()
+	defer m.sessMu.Unlock()
+	idx := m.indexLocked(offset)
+	if idx < 0 {
+		return nil, ErrOffsetGone
+	}
+	return m.missedLocked(rooms, idx), nil
+}
+
+var _ SessionRestorer = (*Memory)(nil)
+
+// takeLocked forgets the session of pid and returns a copy of it with the
+// index of offset in m.packets, when both are known and the session has
+// not expired.
+func (m *Memory) takeLocked(pid, offset string) (*Session, int) {
 	ms, ok := m.sessions[pid]
 	if !ok {
-		return nil, nil
+		return nil, -1
 	}
 	if time.Now().After(ms.expires) {
 		delete(m.sessions, pid)
-		return nil, nil
+		return nil, -1
 	}
-	idx := -1
-	for i, sp := range m.packets {
-		if sp.offset == offset {
-			idx = i
-			break
-		}
-	}
+	idx := m.indexLocked(offset)
 	if idx < 0 {
-		return nil, nil
+		return nil, -1
 	}
 	delete(m.sessions, pid)
 	s := *ms.s
 	s.MissedPackets = nil
-	in := memberOf(s.Rooms)
+	return &s, idx
+}
+
+// indexLocked returns the index of offset in m.packets, or -1. The
+// packets are in offset order.
+func (m *Memory) indexLocked(offset string) int {
+	i, found := slices.BinarySearchFunc(m.packets, offset, func(sp storedPacket, off string) int {
+		return CompareOffsets(sp.offset, off)
+	})
+	if !found {
+		return -1
+	}
+	return i
+}
+
+// missedLocked returns the packets stored after index idx that reach a
+// socket in rooms.
+func (m *Memory) missedLocked(rooms []Room, idx int) []MissedPacket {
+	var out []MissedPacket
+	in := memberOf(rooms)
 	for _, sp := range m.packets[idx+1:] {
 		if includes(in, sp.opts) {
-			s.MissedPackets = append(s.MissedPackets, sp.packet)
+			out = append(out, MissedPacket{Offset: sp.offset, Packet: sp.packet})
 		}
 	}
-	return &s, nil
+	return out
 }
 
 // memberOf returns the membership test of a list of rooms: a scan for a
@@ -655,19 +713,15 @@ func includes(in func(Room) bool, opts BroadcastOptions) bool {
 	return true
 }
 
-// store keeps a broadcast event for recovery: it gets a fresh offset as its
-// last argument (before it is encoded, so every recipient sees it).
-func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration) {
+// store keeps a broadcast event for recovery and returns its offset ("" when
+// it is not kept): the offset is appended as its last argument (before it
+// is encoded, so every recipient sees it). Offsets are given under the
+// lock, so m.packets is in offset order.
+func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration) string {
 	if (p.Type != parser.Event && p.Type != parser.BinaryEvent) || p.HasID || opts.Flags.Volatile {
-		return
+		return ""
 	}
-	offset := strconv.FormatUint(m.offsetBase+m.offsetSeq.Add(1), 36)
-	data, err := parser.AppendArg(p.Data, offset)
-	if err != nil {
-		return
-	}
-	p.Data = data
-	size := 64 + len(offset) + len(p.Data) // 64: the entry itself, roughly
+	size := 64 + len(p.Data) // 64: the entry itself, roughly
 	for _, a := range p.Attachments {
 		size += len(a)
 	}
@@ -677,16 +731,25 @@ func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration)
 	for _, r := range opts.Except {
 		size += len(r)
 	}
+	kept := BroadcastOptions{Rooms: slices.Clone(opts.Rooms), Except: slices.Clone(opts.Except)}
 	m.sessMu.Lock()
 	defer m.sessMu.Unlock()
 	if m.closed {
-		return
+		return ""
 	}
+	m.offsetSeq++
+	offset := strconv.FormatUint(m.offsetBase+m.offsetSeq, 36)
+	data, err := parser.AppendArg(p.Data, offset)
+	if err != nil {
+		return ""
+	}
+	p.Data = data
+	size += 2 * len(offset)
 	now := time.Now()
 	m.pruneLocked(now, d)
 	m.packets = append(m.packets, storedPacket{
 		offset:    offset,
-		opts:      BroadcastOptions{Rooms: slices.Clone(opts.Rooms), Except: slices.Clone(opts.Except)},
+		opts:      kept,
 		packet:    p,
 		emittedAt: now,
 		size:      size,
@@ -699,6 +762,7 @@ func (m *Memory) store(p *parser.Packet, opts BroadcastOptions, d time.Duration)
 	}
 	m.dropPacketsLocked(n)
 	m.armPruneLocked(d)
+	return offset
 }
 
 // dropPacketsLocked forgets the n oldest packets.

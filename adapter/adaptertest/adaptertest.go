@@ -23,7 +23,7 @@
 // rooms, handshake, data), socketsJoin, socketsLeave and disconnectSockets
 // reaching remote sockets, serverSideEmit with and without acks, the server
 // count, namespaces kept apart, connection state recovery when the adapter
-// supports it, and faults: a server gone, and the broker restarted when the
+// supports it (also while broadcasts go on), and faults: a server gone, and the broker restarted when the
 // adapter's test provides a broker of its own (Options.Faults).
 //
 // Servers listen on 127.0.0.1 on free ports; everything a case starts is
@@ -250,6 +250,7 @@ var cases = []testCase{
 	{name: "namespaces/dynamic", run: testDynamicNamespaces},
 	{name: "recovery/same-node", needs: func(o Options) bool { return o.Recovery >= RecoveryLocal }, run: testRecoverySameNode},
 	{name: "recovery/other-node", scope: clusterScope, needs: func(o Options) bool { return o.Recovery >= RecoveryAnyNode }, run: testRecoveryOtherNode},
+	{name: "recovery/steady-broadcast", needs: func(o Options) bool { return o.Recovery >= RecoveryLocal }, run: testRecoverySteady},
 	{name: "faults/node-gone", scope: clusterScope, run: testNodeGone},
 	{name: "faults/broker-restart", scope: clusterScope, needs: func(o Options) bool { return o.Faults.Broker != nil }, run: testBrokerRestart},
 }

@@ -2,6 +2,7 @@ package adaptertest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -172,4 +173,124 @@ func hasArgsAndOffset(e *client.Event, want []any) bool {
 		return false
 	}
 	return canon(vals[:len(want)]) == canon(want)
+}
+
+// A node broadcasts numbered events to a room at a steady rate while the
+// clients in the room lose their transport again and again and recover
+// (on another server each time when the adapter shares sessions, else on
+// the one that kept the session). Each client must get every number
+// exactly once, in order, and every reconnection must recover the session:
+// a broadcast published while a session is being restored is neither lost
+// nor written twice.
+func testRecoverySteady(t *testing.T, e *env) {
+	const (
+		n     = 500
+		every = 2 * time.Millisecond
+	)
+	c := e.newCluster(t, clusterOpts{recovery: true})
+	emitter := c.nodes[0]
+	nsp := emitter.of(mainNsp)
+	anyNode := c.o.Recovery >= RecoveryAnyNode
+	type dropped struct {
+		name  string
+		px    *proxy
+		cs    *csock
+		on    int // index of its node
+		drops int
+	}
+	var peers []*dropped
+	for i := range 2 {
+		d := &dropped{name: fmt.Sprintf("S%d", i), on: i % len(c.nodes)}
+		d.px = newProxy(t, c.nodes[d.on].addr)
+		d.cs = c.connect(t, c.nodes[d.on], d.name, peerOpts{transport: "websocket", url: d.px.url(), reconnect: true}).main()
+		c.joinRooms(t, d.cs, "steady")
+		peers = append(peers, d)
+	}
+	var targets []*csock
+	for _, d := range peers {
+		targets = append(targets, d.cs)
+	}
+	c.awaitRoute(t, emitter.name+" to steady", func(ev string, args ...any) error { return emit(nsp.To("steady"), ev, args...) }, targets...)
+
+	done, stop := make(chan struct{}), make(chan struct{})
+	defer func() { close(stop); <-done }()
+	var emitErr error
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for i := range n {
+			if err := emit(nsp.To("steady"), "n", i); err != nil {
+				emitErr = fmt.Errorf("emit %d: %w", i, err)
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	// checkConns fails on a reconnection that did not recover the session.
+	checkConns := func(d *dropped) {
+		for {
+			select {
+			case id := <-d.cs.conns:
+				// "" when it was cut again before its OnConnect ran.
+				if id != "" && id != d.cs.id {
+					t.Fatalf("%s reconnected as %s, want its session's id %s", d.name, id, d.cs.id)
+				}
+			default:
+				return
+			}
+		}
+	}
+	for k := 0; ; k++ {
+		d := peers[k%len(peers)]
+		select {
+		case <-done:
+		case <-time.After(time.Duration(25+10*(k%4)) * time.Millisecond):
+		}
+		select {
+		case <-done:
+		default:
+			checkConns(d)
+			if !d.cs.s.Connected() {
+				continue // still reconnecting
+			}
+			d.px.cut()
+			c.nodes[d.on].expectDisconnect(t, mainNsp, d.cs.id) // its session is stored
+			if anyNode {
+				d.on = (d.on + 1) % len(c.nodes)
+			}
+			d.px.restore(c.nodes[d.on].addr)
+			d.drops++
+			continue
+		}
+		break
+	}
+	if emitErr != nil {
+		t.Fatal(emitErr)
+	}
+	for _, d := range peers {
+		got := make([]int, 0, n)
+		for len(got) < n {
+			ev := d.cs.next(t)
+			var k int
+			var offset string
+			if ev.Name != "n" || ev.Bind(&k, &offset) != nil || offset == "" {
+				t.Fatalf("%s: event %d: %s%s, want n and an offset", d.name, len(got), ev.Name, eventArgs(ev))
+			}
+			got = append(got, k)
+			if k != len(got)-1 {
+				t.Fatalf("%s (%d drops): got %d after %v, want %d", d.name, d.drops, k, got[max(0, len(got)-6):len(got)-1], len(got)-1)
+			}
+		}
+		checkConns(d)
+		if !d.cs.s.Recovered() {
+			t.Errorf("%s: the last connection did not recover the session", d.name)
+		}
+		t.Logf("%s: %d drops, every number once and in order", d.name, d.drops)
+	}
+	c.quiet(t, targets, "n")
 }

@@ -275,7 +275,7 @@ func (a *nspAdapter) onMessage(m *Message, offset string) error {
 		opts.Flags.Local = false
 		if rid == "" {
 			if offset != "" && a.n.store != nil {
-				a.addOffset(p, opts, offset)
+				opts = a.addOffset(p, opts, offset)
 			}
 			return a.mem.Broadcast(p, opts)
 		}
@@ -362,15 +362,18 @@ func (a *nspAdapter) onResponse(m *Message, rid string) error {
 }
 
 // addOffset appends the stored offset to an event a recovering client may
-// have missed (an event without ack, not volatile), as Node does.
-func (a *nspAdapter) addOffset(p *parser.Packet, opts adapter.BroadcastOptions, offset string) {
+// have missed (an event without ack, not volatile), as Node does, and
+// returns opts with the offset in Flags.Offset.
+func (a *nspAdapter) addOffset(p *parser.Packet, opts adapter.BroadcastOptions, offset string) adapter.BroadcastOptions {
 	if a.nsp.RecoveryDuration() <= 0 || p.HasID || opts.Flags.Volatile ||
 		(p.Type != parser.Event && p.Type != parser.BinaryEvent) {
-		return
+		return opts
 	}
 	if d, err := parser.AppendArg(p.Data, offset); err == nil {
 		p.Data = d
+		opts.Flags.Offset = offset
 	}
+	return opts
 }
 
 func packetSize(p *parser.Packet) int {
@@ -407,10 +410,11 @@ func (a *nspAdapter) Broadcast(p *parser.Packet, opts adapter.BroadcastOptions) 
 	}
 	err = a.n.snd.Enqueue(packetSize(p)+64, a.name, a.report, func(ctx context.Context) error {
 		offset, err := a.n.t.Publish(ctx, m)
+		local := opts
 		if err == nil {
-			a.addOffset(p, opts, offset)
+			local = a.addOffset(p, opts, offset)
 		}
-		_ = a.mem.Broadcast(p, opts)
+		_ = a.mem.Broadcast(p, local)
 		return err
 	})
 	if err != nil {
@@ -578,9 +582,42 @@ func (a *nspAdapter) RestoreSession(ctx context.Context, pid, offset string) (*a
 	if a.n.store == nil {
 		return a.mem.RestoreSession(ctx, pid, offset)
 	}
+	s, err := a.TakeSession(ctx, pid, offset)
+	if s == nil || err != nil {
+		return nil, err
+	}
+	missed, err := a.MissedPackets(ctx, s.Rooms, offset)
+	if err != nil {
+		return nil, err
+	}
+	for _, mp := range missed {
+		s.MissedPackets = append(s.MissedPackets, mp.Packet)
+	}
+	return s, nil
+}
+
+var _ adapter.SessionRestorer = (*nspAdapter)(nil)
+
+// TakeSession takes a stored session out of the transport's store (or of
+// this server's memory, without one); see adapter.SessionRestorer.
+func (a *nspAdapter) TakeSession(ctx context.Context, pid, offset string) (*adapter.Session, error) {
+	if a.n.store == nil {
+		return a.mem.TakeSession(ctx, pid, offset)
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.n.opts.RequestsTimeout)
 	defer cancel()
-	return a.n.store.RestoreSession(ctx, a.name, pid, offset)
+	return a.n.store.TakeSession(ctx, a.name, pid, offset)
+}
+
+// MissedPackets reads the broadcasts stored after offset that reach a
+// socket in rooms; see adapter.SessionRestorer.
+func (a *nspAdapter) MissedPackets(ctx context.Context, rooms []adapter.Room, offset string) ([]adapter.MissedPacket, error) {
+	if a.n.store == nil {
+		return a.mem.MissedPackets(ctx, rooms, offset)
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.n.opts.RequestsTimeout)
+	defer cancel()
+	return a.n.store.MissedPackets(ctx, a.name, rooms, offset)
 }
 
 // Close leaves the cluster for this namespace; the server's transport is

@@ -60,17 +60,28 @@ type RoomSubscriber interface {
 
 // SessionStore is implemented by transports that keep broadcasts and
 // sessions in the broker, so that connection state recovery works across
-// servers (Redis Streams). Without it, sessions and missed packets are kept
-// in this server's memory.
+// servers (Redis Streams, JetStream). Without it, sessions and missed
+// packets are kept in this server's memory.
+//
+// The offsets the transport returns from Publish (and passes to the
+// deliver function of Subscribe) must grow in the order the broadcasts
+// are stored, and compare with adapter.CompareOffsets: a recovering socket
+// joins its rooms, then its missed packets are read, and the live packets
+// it also finds there are told apart by offset (see
+// adapter.SessionRestorer).
 type SessionStore interface {
 	// PersistSession stores the session of a disconnected socket of
 	// namespace nsp for ttl.
 	PersistSession(ctx context.Context, nsp string, s *adapter.Session, ttl time.Duration) error
-	// RestoreSession takes the session of pid out of the store with the
-	// broadcasts of nsp after offset that reach its rooms (see
-	// Message.BroadcastPacket and Includes), the offset appended to each;
-	// (nil, nil) when the session or the offset is gone.
-	RestoreSession(ctx context.Context, nsp, pid, offset string) (*adapter.Session, error)
+	// TakeSession takes the session of pid of namespace nsp out of the
+	// store, without missed packets; (nil, nil) when the session or the
+	// message at offset is gone.
+	TakeSession(ctx context.Context, nsp, pid, offset string) (*adapter.Session, error)
+	// MissedPackets returns the broadcasts of nsp stored after offset that
+	// reach a socket in rooms (see Message.BroadcastPacket and Includes),
+	// in offset order, the offset appended to each as its last argument.
+	// It returns adapter.ErrOffsetGone when offset is no longer stored.
+	MissedPackets(ctx context.Context, nsp string, rooms []string, offset string) ([]adapter.MissedPacket, error)
 }
 
 // Includes reports whether a broadcast with opts reaches a socket in rooms

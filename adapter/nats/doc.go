@@ -52,7 +52,9 @@
 // {sid, pid, nsp, rooms, data, expires}), so a client recovers its session
 // and the broadcasts it missed on any server of the cluster. A session is
 // taken out of the bucket by the server that restores it (a delete on its
-// revision: one server only), and ignored once expired.
+// revision: one server only), and ignored once expired. The missed
+// broadcasts are read after the socket has joined its rooms, so that none
+// published meanwhile is lost (see adapter.SessionRestorer).
 //
 // JetStream needs nats-server 2.9 or later with JetStream enabled (-js).
 package nats

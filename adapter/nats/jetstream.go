@@ -319,11 +319,11 @@ func (t jsTransport) PersistSession(ctx context.Context, nsp string, sess *adapt
 	}
 }
 
-// RestoreSession takes the session of pid out of the bucket and reads the
-// broadcasts of nsp stored after offset (a stream sequence) that reach its
-// rooms. It returns (nil, nil) when the session, or the message at offset,
-// is gone.
-func (t jsTransport) RestoreSession(ctx context.Context, nsp, pid, offset string) (*adapter.Session, error) {
+// TakeSession takes the session of pid out of the bucket (a delete at
+// its revision: only one server restores a session). It returns (nil,
+// nil) when the session, or the message at offset (a stream sequence), is
+// gone.
+func (t jsTransport) TakeSession(ctx context.Context, nsp, pid, offset string) (*adapter.Session, error) {
 	seq, err := strconv.ParseUint(offset, 10, 64)
 	if err != nil || seq == 0 {
 		return nil, nil
@@ -360,9 +360,29 @@ func (t jsTransport) RestoreSession(ctx context.Context, nsp, pid, offset string
 	if _, err := st.GetMsg(ctx, seq); err != nil {
 		return nil, nil // the offset is gone: a full reconnect
 	}
-	last := st.CachedInfo().State.LastSeq
-	if last <= seq {
-		return sess, nil
+	return sess, nil
+}
+
+// MissedPackets reads the broadcasts of nsp stored after offset (a
+// stream sequence) that reach a socket in rooms, up to the last message
+// of the stream when the read starts: what is stored later reaches the
+// socket live (it is in its rooms by now).
+func (t jsTransport) MissedPackets(ctx context.Context, nsp string, rooms []string, offset string) ([]adapter.MissedPacket, error) {
+	seq, err := strconv.ParseUint(offset, 10, 64)
+	if err != nil || seq == 0 {
+		return nil, adapter.ErrOffsetGone
+	}
+	st, err := t.js.js.Stream(ctx, t.opts.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("nats adapter: read missed broadcasts: %w", err)
+	}
+	state := st.CachedInfo().State
+	if state.FirstSeq > seq || state.LastSeq < seq {
+		return nil, adapter.ErrOffsetGone // trimmed meanwhile, or a new stream
+	}
+	last := state.LastSeq
+	if last == seq {
+		return nil, nil
 	}
 	c, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
@@ -380,8 +400,9 @@ func (t jsTransport) RestoreSession(ctx context.Context, nsp, pid, offset string
 		_ = st.DeleteConsumer(ctx, c.CachedInfo().Name)
 		cancel()
 	}()
+	var out []adapter.MissedPacket
 	if c.CachedInfo().NumPending == 0 {
-		return sess, nil
+		return nil, nil
 	}
 	for {
 		batch, err := c.Fetch(256, jetstream.FetchMaxWait(time.Second))
@@ -401,32 +422,37 @@ func (t jsTransport) RestoreSession(ctx context.Context, nsp, pid, offset string
 				pending = 0
 				break
 			}
-			addMissed(sess, nsp, msg.Data(), md.Sequence.Stream)
+			if mp, ok := missedPacket(nsp, rooms, msg.Data(), md.Sequence.Stream); ok {
+				out = append(out, mp)
+			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return nil, fmt.Errorf("nats adapter: read missed broadcasts: %w", err)
 		}
 		if n == 0 || pending == 0 {
-			return sess, nil
+			return out, nil
 		}
 	}
 }
 
-// addMissed appends a stored broadcast to the session's missed packets
-// when it reaches the session's rooms.
-func addMissed(sess *adapter.Session, nsp string, data []byte, seq uint64) {
+// missedPacket decodes a stored broadcast for a socket in rooms: false
+// when it is not one for it.
+func missedPacket(nsp string, rooms []string, data []byte, seq uint64) (adapter.MissedPacket, bool) {
 	m, err := cluster.Decode(data)
 	if err != nil || m.Type != cluster.Broadcast || m.Nsp != nsp {
-		return
+		return adapter.MissedPacket{}, false
 	}
 	p, opts, err := m.BroadcastPacket()
-	if err != nil || !cluster.Includes(sess.Rooms, opts) {
-		return
+	if err != nil || !cluster.Includes(rooms, opts) {
+		return adapter.MissedPacket{}, false
 	}
-	if d, err := parser.AppendArg(p.Data, strconv.FormatUint(seq, 10)); err == nil {
-		p.Data = d
-		sess.MissedPackets = append(sess.MissedPackets, p)
+	off := strconv.FormatUint(seq, 10)
+	d, err := parser.AppendArg(p.Data, off)
+	if err != nil {
+		return adapter.MissedPacket{}, false
 	}
+	p.Data = d
+	return adapter.MissedPacket{Offset: off, Packet: p}, true
 }
 
 // decodeSession reads a stored session; false when it is malformed,

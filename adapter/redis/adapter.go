@@ -282,6 +282,20 @@ func (a *Adapter) dispatch(m *goredis.Message) {
 	}
 }
 
+var _ adapter.SessionRestorer = (*Adapter)(nil)
+
+// TakeSession takes a session kept in this server's memory (the classic
+// adapter keeps sessions locally); see adapter.SessionRestorer.
+func (a *Adapter) TakeSession(ctx context.Context, pid, offset string) (*adapter.Session, error) {
+	return a.mem.TakeSession(ctx, pid, offset)
+}
+
+// MissedPackets returns the broadcasts this server kept after offset for
+// a socket in rooms; see adapter.SessionRestorer.
+func (a *Adapter) MissedPackets(ctx context.Context, rooms []adapter.Room, offset string) ([]adapter.MissedPacket, error) {
+	return a.mem.MissedPackets(ctx, rooms, offset)
+}
+
 // decodeBroadcast reads the tuple [uid, packet, opts].
 func decodeBroadcast(payload []byte) (uid string, packet any, opts adapter.BroadcastOptions, err error) {
 	v, err := wire.DecodeMsgpack(payload)

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +56,9 @@ type StreamsOptions struct {
 //
 // With connection state recovery on (socketio.Config.ConnectionStateRecovery),
 // sessions are kept in Redis and the offsets are stream ids, so a client
-// recovers on any server of the cluster, Go or Node.
+// recovers on any server of the cluster, Go or Node. A recovering socket
+// joins its rooms before its missed broadcasts are read from the stream,
+// so that none published meanwhile is lost (see adapter.SessionRestorer).
 //
 // client may be a *redis.Client or a *redis.ClusterClient. One server's
 // namespaces share one subscription connection and one stream reader.
@@ -284,10 +285,10 @@ func (t *streamsTransport) PersistSession(ctx context.Context, nsp string, s *ad
 	return t.client.Set(ctx, sessionKeyPrefix+s.PID, base64.StdEncoding.EncodeToString(b), ttl).Err()
 }
 
-// RestoreSession takes the session of pid out of Redis and reads the
-// events broadcast to its rooms after offset from the stream. It returns
-// (nil, nil) when the session or the offset is gone.
-func (t *streamsTransport) RestoreSession(ctx context.Context, nsp, pid, offset string) (*adapter.Session, error) {
+// TakeSession takes the session of pid out of Redis (GET and DEL in one
+// transaction: only one server restores it). It returns (nil, nil) when
+// the session is gone or the stream no longer has the entry at offset.
+func (t *streamsTransport) TakeSession(ctx context.Context, nsp, pid, offset string) (*adapter.Session, error) {
 	if !offsetPattern.MatchString(offset) {
 		return nil, nil
 	}
@@ -339,44 +340,48 @@ func (t *streamsTransport) RestoreSession(ctx context.Context, nsp, pid, offset 
 	if sess.SID == "" || sess.PID != pid {
 		return nil, nil
 	}
-	for range 100 {
-		entries, err := t.client.XRange(ctx, t.opts.StreamName, nextOffset(offset), "+").Result()
-		if err != nil {
-			return nil, err
-		}
-		if len(entries) == 0 {
-			break
-		}
-		for _, e := range entries {
-			offset = e.ID
-			if n, _ := e.Values["nsp"].(string); n != nsp {
-				continue
-			}
-			if typ, _ := e.Values["type"].(string); typ != "3" {
-				continue
-			}
-			m, err := streamEntry(e.Values)
-			if err != nil {
-				continue
-			}
-			p, opts, err := m.BroadcastPacket()
-			if err != nil || !cluster.Includes(sess.Rooms, opts) {
-				continue
-			}
-			if d, err := parser.AppendArg(p.Data, e.ID); err == nil {
-				p.Data = d
-				sess.MissedPackets = append(sess.MissedPackets, p)
-			}
-		}
-	}
 	return sess, nil
 }
 
-// nextOffset is the stream id right after id.
-func nextOffset(id string) string {
-	i := strings.IndexByte(id, '-')
-	seq, _ := strconv.ParseUint(id[i+1:], 10, 64)
-	return id[:i+1] + strconv.FormatUint(seq+1, 10)
+// MissedPackets reads the stream from offset on, in one XRANGE: the
+// events of nsp broadcast to rooms after it, each with its stream id
+// appended. What is added later reaches the socket live (it is in its
+// rooms by now). The entry at offset must still be there
+// (adapter.ErrOffsetGone otherwise): the stream is trimmed from its oldest
+// end.
+func (t *streamsTransport) MissedPackets(ctx context.Context, nsp string, rooms []string, offset string) ([]adapter.MissedPacket, error) {
+	if !offsetPattern.MatchString(offset) {
+		return nil, adapter.ErrOffsetGone
+	}
+	entries, err := t.client.XRange(ctx, t.opts.StreamName, offset, "+").Result()
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 || entries[0].ID != offset {
+		return nil, adapter.ErrOffsetGone
+	}
+	var out []adapter.MissedPacket
+	for _, e := range entries[1:] {
+		if n, _ := e.Values["nsp"].(string); n != nsp {
+			continue
+		}
+		if typ, _ := e.Values["type"].(string); typ != "3" {
+			continue
+		}
+		m, err := streamEntry(e.Values)
+		if err != nil {
+			continue
+		}
+		p, opts, err := m.BroadcastPacket()
+		if err != nil || !cluster.Includes(rooms, opts) {
+			continue
+		}
+		if d, err := parser.AppendArg(p.Data, e.ID); err == nil {
+			p.Data = d
+			out = append(out, adapter.MissedPacket{Offset: e.ID, Packet: p})
+		}
+	}
+	return out, nil
 }
 
 // readStream reads the stream from the entries added after the first
