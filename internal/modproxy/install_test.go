@@ -324,7 +324,10 @@ func (g *goTool) consumer(t *testing.T, proxy, name, src string) *consumerModule
 		// build cache serves the next run.
 		"GOFLAGS=-mod=mod -modcacherw -trimpath",
 		"GONOSUMDB="+rootPath,
-		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(filepath.Join(g.cache, "cache", "download")),
+		// Our modules from the test's proxy, the others from this machine's
+		// module cache; a version the workspace never needed (a consumer
+		// of fewer modules may select an older one) from the public proxy.
+		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(filepath.Join(g.cache, "cache", "download"))+",https://proxy.golang.org",
 		"GOMODCACHE="+modcache,
 		"GOPATH="+filepath.Join(t.TempDir(), "gopath"),
 		"GOTOOLCHAIN=local",
