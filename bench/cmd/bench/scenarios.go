@@ -193,46 +193,72 @@ func (e *env) fanout(s *server) ([]measure, error) {
 		}
 		msgs := perTrigger / n
 		for _, size := range sizes {
-			var vals, loops []float64
-			var uses []usage
-			for range repeats {
-				// All events of the previous trigger have arrived: clients
-				// start counting again at the first event of this one.
-				gen++
-				trigger.Store(gen<<32 | int64(msgs))
-				done.Store(0)
-				last.Store(0)
-				time.Sleep(200 * time.Millisecond)
-				m := startMeter(s)
-				t0 := time.Now()
-				loopMS, err := s.get(fmt.Sprintf("/bcast?n=%d&size=%d", msgs, size))
-				if err != nil {
-					return out, err
-				}
-				ms, _ := strconv.ParseFloat(loopMS, 64)
-				loops = append(loops, ms)
-				deadline := time.Now().Add(30 * time.Second)
-				for done.Load() < int64(n) && time.Now().Before(deadline) {
-					time.Sleep(time.Millisecond)
-				}
-				use := m.stop()
-				got := done.Load()
-				if got < int64(n) {
-					return out, fmt.Errorf("%s: only %d of %d clients got the %d broadcasts of %d B", s.name, got, n, msgs, size)
-				}
-				el := time.Duration(last.Load() - t0.UnixNano())
-				use.Wall = el
-				vals = append(vals, float64(n*msgs)/el.Seconds())
-				uses = append(uses, use)
+			ms, err := e.fanoutCase(s, n, msgs, size, repeats, &trigger, &done, &last, &gen, "")
+			out = append(out, ms...)
+			if err != nil {
+				return out, err
 			}
-			c := fmt.Sprintf("%d clients, %d B", n, size)
-			log.Printf("  %s: %s: %.0f deliveries/s (runs %v; emit loop ms %v)", s.name, c, median(vals), fmtVals(vals), fmtVals(loops))
-			out = append(out,
-				measure{Case: c, Metric: "deliveries/s", Value: median(vals), Use: medianUse(vals, uses)},
-				measure{Case: c, Metric: "emit loop (ms)", Value: median(loops)})
+		}
+	}
+	// The cost of observing the server: the last level again, 100 B, with
+	// metrics/prometheus's collector on every delivery (Go only; an
+	// observer cannot be removed, so this runs last).
+	if s.name == "Go" {
+		if _, err := s.get("/observe"); err != nil {
+			return out, err
+		}
+		n := levels[len(levels)-1]
+		ms, err := e.fanoutCase(s, n, perTrigger/n, 100, repeats, &trigger, &done, &last, &gen, ", metrics/prometheus")
+		out = append(out, ms...)
+		if err != nil {
+			return out, err
 		}
 	}
 	return out, nil
+}
+
+// fanoutCase measures one fan-out case: n clients (connected), msgs
+// broadcasts of size bytes from one trigger, repeats times; suffix is
+// added to the case's name.
+func (e *env) fanoutCase(s *server, n, msgs, size, repeats int, trigger, done, last *atomic.Int64, gen *int64, suffix string) ([]measure, error) {
+	var vals, loops []float64
+	var uses []usage
+	for range repeats {
+		// All events of the previous trigger have arrived: clients
+		// start counting again at the first event of this one.
+		*gen++
+		trigger.Store(*gen<<32 | int64(msgs))
+		done.Store(0)
+		last.Store(0)
+		time.Sleep(200 * time.Millisecond)
+		m := startMeter(s)
+		t0 := time.Now()
+		loopMS, err := s.get(fmt.Sprintf("/bcast?n=%d&size=%d", msgs, size))
+		if err != nil {
+			return nil, err
+		}
+		ms, _ := strconv.ParseFloat(loopMS, 64)
+		loops = append(loops, ms)
+		deadline := time.Now().Add(30 * time.Second)
+		for done.Load() < int64(n) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		use := m.stop()
+		got := done.Load()
+		if got < int64(n) {
+			return nil, fmt.Errorf("%s: only %d of %d clients got the %d broadcasts of %d B", s.name, got, n, msgs, size)
+		}
+		el := time.Duration(last.Load() - t0.UnixNano())
+		use.Wall = el
+		vals = append(vals, float64(n*msgs)/el.Seconds())
+		uses = append(uses, use)
+	}
+	c := fmt.Sprintf("%d clients, %d B%s", n, size, suffix)
+	log.Printf("  %s: %s: %.0f deliveries/s (runs %v; emit loop ms %v)", s.name, c, median(vals), fmtVals(vals), fmtVals(loops))
+	return []measure{
+		{Case: c, Metric: "deliveries/s", Value: median(vals), Use: medianUse(vals, uses)},
+		{Case: c, Metric: "emit loop (ms)", Value: median(loops)},
+	}, nil
 }
 
 func fmtVals(v []float64) string {

@@ -61,6 +61,8 @@ import (
 	natsadapter "github.com/gosio/socketio/adapter/nats"
 	pgadapter "github.com/gosio/socketio/adapter/postgres"
 	redisadapter "github.com/gosio/socketio/adapter/redis"
+	sioprom "github.com/gosio/socketio/metrics/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Stats is the answer of /stats.
@@ -163,6 +165,21 @@ func main() {
 			return
 		}
 		fmt.Fprint(w, ms)
+	})
+	var observeOnce sync.Once
+	mux.HandleFunc("/observe", func(w http.ResponseWriter, _ *http.Request) {
+		// From now on the server is observed as a production one would be:
+		// metrics/prometheus's collector, its defaults (no namespace or
+		// event label), registered with a registry of its own.
+		var err error
+		observeOnce.Do(func() {
+			_, err = sioprom.New(io, sioprom.Options{Registerer: prometheus.NewRegistry()})
+		})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, "observed")
 	})
 	mux.HandleFunc("/servers", func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.MainNamespace().Adapter().ServerCount(r.Context())
