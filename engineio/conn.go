@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,20 +192,32 @@ func (r *Request) Context() context.Context {
 }
 
 // snapshot keeps what the session needs of its first request: the
-// header and URI in compact form (see Request), not the request's maps.
+// header and URI in compact form (see Request), not the request's maps,
+// and copies of its strings: a router may reuse a request's memory once
+// it has been answered (fasthttp's adaptor does), while the session lives
+// on.
 func snapshot(r *http.Request, now time.Time) *Request {
 	uri := r.RequestURI
 	if uri == "" && r.URL != nil {
 		uri = r.URL.RequestURI()
 	}
+	method := r.Method
+	switch method {
+	case http.MethodGet:
+		method = http.MethodGet
+	case http.MethodPost:
+		method = http.MethodPost
+	default:
+		method = strings.Clone(method)
+	}
 	return &Request{
-		Method:     r.Method,
-		Host:       r.Host,
-		RemoteAddr: r.RemoteAddr,
+		Method:     method,
+		Host:       strings.Clone(r.Host),
+		RemoteAddr: strings.Clone(r.RemoteAddr),
 		TLS:        r.TLS,
 		Time:       now,
 		ctx:        r.Context(),
-		uri:        uri,
+		uri:        strings.Clone(uri),
 		packed:     packHeader(r.Header, r.Host),
 	}
 }

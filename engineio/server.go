@@ -295,6 +295,13 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
 		s.refuseAny(w, r, isWS, codeUnknownTransport, "transport "+strconv.Quote(transport))
 		return
 	}
+	// The package's own string, not the request's: a session keeps it
+	// (a router may reuse a request's memory once it has been answered).
+	if transport == WebSocket {
+		transport = WebSocket
+	} else {
+		transport = Polling
+	}
 	if !originValid {
 		s.refuseAny(w, r, isWS, codeBadRequest, "invalid Origin header")
 		return
