@@ -1,11 +1,7 @@
 package socketio_test
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +12,7 @@ import (
 
 	socketio "github.com/gosio/socketio"
 	"github.com/gosio/socketio/engineio"
+	"github.com/gosio/socketio/internal/testutil"
 	"github.com/gosio/socketio/parser"
 )
 
@@ -61,7 +58,7 @@ func BenchmarkBroadcast1k(b *testing.B) {
 	for range 16 {
 		dialers.Go(func() {
 			for next.Add(1) <= clients {
-				c, r, err := benchDial(addr)
+				c, r, err := testutil.DialLean(addr)
 				mu.Lock()
 				if err != nil {
 					dialErr = err
@@ -70,7 +67,7 @@ func BenchmarkBroadcast1k(b *testing.B) {
 				}
 				conns = append(conns, c)
 				mu.Unlock()
-				readers.Go(func() { benchDrain(r, count) })
+				readers.Go(func() { testutil.DrainLean(r, count) })
 			}
 		})
 	}
@@ -127,101 +124,5 @@ func BenchmarkBroadcast1k(b *testing.B) {
 			wait(base + sent*clients)
 			b.ReportMetric(float64(sent*clients)/b.Elapsed().Seconds(), "deliveries/s")
 		})
-	}
-}
-
-// benchDial opens a Socket.IO session over a raw WebSocket and joins the
-// main namespace.
-func benchDial(addr string) (net.Conn, *bufio.Reader, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return nil, nil, err
-	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	fail := func(err error) (net.Conn, *bufio.Reader, error) { _ = c.Close(); return nil, nil, err }
-	_, err = io.WriteString(c, "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: "+addr+
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	if err != nil {
-		return fail(err)
-	}
-	r := bufio.NewReaderSize(c, 4096)
-	status, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 101") {
-		return fail(fmt.Errorf("upgrade: %q %v", status, err))
-	}
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return fail(err)
-		}
-		if line == "\r\n" {
-			break
-		}
-	}
-	if p, err := benchFrame(r); err != nil || !bytes.HasPrefix(p, []byte("0{")) {
-		return fail(fmt.Errorf("open packet: %q %v", p, err))
-	}
-	// "40", masked with a zero key.
-	if _, err := c.Write([]byte{0x81, 0x82, 0, 0, 0, 0, '4', '0'}); err != nil {
-		return fail(err)
-	}
-	if p, err := benchFrame(r); err != nil || !bytes.HasPrefix(p, []byte("40")) {
-		return fail(fmt.Errorf("connect packet: %q %v", p, err))
-	}
-	_ = c.SetDeadline(time.Time{})
-	return c, r, nil
-}
-
-// benchFrame reads one unmasked server frame and returns its payload, valid
-// until the next read.
-func benchFrame(r *bufio.Reader) ([]byte, error) {
-	h, err := r.Peek(2)
-	if err != nil {
-		return nil, err
-	}
-	hl, n := 2, int(h[1]&0x7f)
-	switch n {
-	case 126:
-		hl = 4
-	case 127:
-		hl = 10
-	}
-	h, err = r.Peek(hl)
-	if err != nil {
-		return nil, err
-	}
-	switch hl {
-	case 4:
-		n = int(binary.BigEndian.Uint16(h[2:]))
-	case 10:
-		n = int(binary.BigEndian.Uint64(h[2:]))
-	}
-	if _, err := r.Discard(hl); err != nil {
-		return nil, err
-	}
-	if n <= r.Size() {
-		p, err := r.Peek(n)
-		if err != nil {
-			return nil, err
-		}
-		_, _ = r.Discard(n)
-		return p, nil
-	}
-	p := make([]byte, n)
-	_, err = io.ReadFull(r, p)
-	return p, err
-}
-
-// benchDrain reads frames until the connection closes and counts the
-// events.
-func benchDrain(r *bufio.Reader, count func()) {
-	for {
-		p, err := benchFrame(r)
-		if err != nil {
-			return
-		}
-		if bytes.HasPrefix(p, []byte("42")) {
-			count()
-		}
 	}
 }

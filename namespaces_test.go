@@ -20,6 +20,7 @@ import (
 	socketio "github.com/gosio/socketio"
 	"github.com/gosio/socketio/adapter"
 	"github.com/gosio/socketio/client"
+	"github.com/gosio/socketio/internal/testutil"
 )
 
 // factoryProbe is an adapter factory whose behaviour tests choose per
@@ -526,7 +527,7 @@ func (l *leanWS) send(t *testing.T, s string) {
 
 func (l *leanWS) read() (string, error) {
 	_ = l.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	p, err := benchFrame(l.r)
+	p, err := testutil.LeanFrame(l.r)
 	return string(p), err
 }
 
