@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every native fuzz target of every Go module for FUZZTIME (default
-# 20s) each.
+# 10s) each.
 #
 # A target fails when the fuzzer reports a failing input. On a loaded
 # machine the Go fuzzer itself can end with "context deadline exceeded"
@@ -8,7 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-FUZZTIME="${FUZZTIME:-20s}"
+FUZZTIME="${FUZZTIME:-10s}"
 status=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
