@@ -96,11 +96,13 @@ func (p *switchProxy) to(target string) {
 	p.mu.Unlock()
 }
 
-// recoveryServer is one Go server of the recovery test.
+// recoveryServer is one Go server of the recovery tests; it tells when a
+// socket has disconnected (its session is stored by then).
 type recoveryServer struct {
 	io   *socketio.Server
 	addr string
-	disc chan string // ids of the sockets that disconnected
+	disc chan string // ids of the sockets that disconnected (the first 16 not read)
+	gone sync.Map    // socket id -> chan struct{}, signalled on its disconnect
 }
 
 func startRecoveryServer(t *testing.T, cluster string) *recoveryServer {
@@ -120,7 +122,18 @@ func startRecoveryServer(t *testing.T, cluster string) *recoveryServer {
 		if !so.Recovered() {
 			so.Join("news")
 		}
-		so.OnDisconnect(func(string) { s.disc <- so.ID() })
+		so.OnDisconnect(func(string) {
+			select {
+			case s.disc <- so.ID():
+			default:
+			}
+			if ch, ok := s.gone.Load(so.ID()); ok {
+				select {
+				case ch.(chan struct{}) <- struct{}{}:
+				default:
+				}
+			}
+		})
 	})
 	hs := httptest.NewServer(io)
 	s.addr = hs.Listener.Addr().String()

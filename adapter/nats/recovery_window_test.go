@@ -5,58 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	socketio "github.com/gosio/socketio"
 	"github.com/gosio/socketio/client"
-	"github.com/gosio/socketio/engineio"
 )
-
-// steadyServer is a Go server of the steady-broadcast recovery test: it
-// tells when a socket's session is stored (its disconnect handlers run
-// after that).
-type steadyServer struct {
-	name string
-	io   *socketio.Server
-	addr string
-	gone sync.Map // socket id -> chan struct{}, signalled on its disconnect
-}
-
-func startSteadyServer(t *testing.T, name, cluster string) *steadyServer {
-	t.Helper()
-	io, err := socketio.NewServer(socketio.Config{
-		Adapter:                 conformanceFactory(t, natsURL, cluster, true),
-		ConnectionStateRecovery: &socketio.RecoveryConfig{MaxDisconnectionDuration: time.Minute},
-		Engine:                  engineio.Config{PingInterval: 300 * time.Millisecond, PingTimeout: 500 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &steadyServer{name: name, io: io}
-	io.OnConnection(func(so *socketio.Socket) {
-		if !so.Recovered() {
-			so.Join("news")
-		}
-		so.OnDisconnect(func(string) {
-			if ch, ok := s.gone.Load(so.ID()); ok {
-				select {
-				case ch.(chan struct{}) <- struct{}{}:
-				default:
-				}
-			}
-		})
-	})
-	hs := httptest.NewServer(io)
-	s.addr = hs.Listener.Addr().String()
-	t.Cleanup(func() {
-		_ = io.Close()
-		hs.Close()
-	})
-	return s
-}
 
 // A broadcaster on server A emits n numbered events to a room at a steady
 // rate while clients of the room drop again and again and recover, each
@@ -74,8 +28,8 @@ func TestRecoveryUnderSteadyBroadcast(t *testing.T) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	cluster := "steady-" + hex.EncodeToString(b)
-	a, bs := startSteadyServer(t, "A", cluster), startSteadyServer(t, "B", cluster)
-	servers := []*steadyServer{a, bs}
+	a, bs := startRecoveryServer(t, cluster), startRecoveryServer(t, cluster)
+	servers := []*recoveryServer{a, bs}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for {
@@ -196,7 +150,7 @@ func TestRecoveryUnderSteadyBroadcast(t *testing.T) {
 				select {
 				case <-p.gone: // its session is stored
 				case <-ctx.Done():
-					t.Errorf("%s: server %s never saw it go", p.name, from.name)
+					t.Errorf("%s: server %d never saw it go", p.name, p.on)
 					return
 				}
 				from.gone.Delete(id)
