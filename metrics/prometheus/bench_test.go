@@ -67,17 +67,7 @@ func benchBroadcast(b *testing.B, opts *sioprom.Options) {
 			b.Fatal(err)
 		}
 		conns = append(conns, c)
-		readers.Go(func() {
-			for {
-				p, err := testutil.LeanFrame(r)
-				if err != nil {
-					return
-				}
-				if len(p) > 2 && p[0] == '4' && p[1] == '2' {
-					got.Add(1)
-				}
-			}
-		})
+		readers.Go(func() { testutil.DrainLean(r, func() { got.Add(1) }) })
 	}
 	wait := func(n int64) {
 		deadline := time.Now().Add(10 * time.Second)
