@@ -1,11 +1,8 @@
 package admin_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -171,45 +168,18 @@ func connectApp(t testing.TB, p *testutil.Proc, c string, tr []string) string {
 }
 
 // event waits for the next event name of client c whose arguments match
-// accepts (nil: any) and returns its arguments.
+// (nil: any) and returns its arguments.
 func event(t testing.TB, p *testutil.Proc, c, name string, match func(args []any) bool) []any {
 	t.Helper()
-	e := p.Expect(15*time.Second, fmt.Sprintf("%s of %s", name, c), func(e testutil.Event) bool {
-		if e.Name() != "event" || e.Str("c") != c || e.Str("name") != name {
-			return false
-		}
-		args, _ := e["args"].([]any)
-		return match == nil || match(args)
-	})
-	args, _ := e["args"].([]any)
-	return args
+	return p.EventOf(c, name, match)
 }
 
 // argsAre matches arguments whose first values are want (compared as
 // JSON values), the rest (a timestamp) being free.
-func argsAre(want ...any) func([]any) bool {
-	return func(args []any) bool {
-		if len(args) < len(want) {
-			return false
-		}
-		for i, w := range want {
-			if !jsonEqual(args[i], w) {
-				return false
-			}
-		}
-		return true
-	}
-}
+var argsAre = testutil.ArgsStartWith
 
 // jsonEqual compares two values by their JSON form.
-func jsonEqual(a, b any) bool {
-	var va, vb any
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	_ = json.Unmarshal(ja, &va)
-	_ = json.Unmarshal(jb, &vb)
-	return reflect.DeepEqual(va, vb)
-}
+var jsonEqual = testutil.JSONEqual
 
 // isISOTime reports whether v is a JavaScript toISOString() date near
 // now.

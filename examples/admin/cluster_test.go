@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"net/http/httptest"
-	"reflect"
 	"testing"
 	"time"
 
@@ -57,42 +54,11 @@ func startNode(t *testing.T, key, id, hash, modules string) *node {
 	return &node{io: io, url: hs.URL}
 }
 
-// eventWhere waits for event name of client c whose arguments match and
-// returns them.
-func eventWhere(t *testing.T, p *testutil.Proc, c, name string, match func(args []any) bool) []any {
-	t.Helper()
-	e := p.Expect(15*time.Second, fmt.Sprintf("%s of %s", name, c), func(e testutil.Event) bool {
-		args, _ := e["args"].([]any)
-		return e.Name() == "event" && e.Str("c") == c && e.Str("name") == name && match(args)
-	})
-	args, _ := e["args"].([]any)
-	return args
-}
-
 // event waits for event name of client c whose arguments start with want
 // (compared as JSON) and returns its arguments.
 func event(t *testing.T, p *testutil.Proc, c, name string, want ...any) []any {
 	t.Helper()
-	return eventWhere(t, p, c, name, func(args []any) bool {
-		if len(args) < len(want) {
-			return false
-		}
-		for i, w := range want {
-			if !sameJSON(args[i], w) {
-				return false
-			}
-		}
-		return true
-	})
-}
-
-func sameJSON(a, b any) bool {
-	var va, vb any
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	_ = json.Unmarshal(ja, &va)
-	_ = json.Unmarshal(jb, &vb)
-	return reflect.DeepEqual(va, vb)
+	return p.EventOf(c, name, testutil.ArgsStartWith(want...))
 }
 
 // Two servers of the example over Redis, with the official client as the
@@ -158,11 +124,11 @@ func TestClusterOverRedis(t *testing.T) {
 
 			pb.Send(map[string]any{"cmd": "connect", "c": "late", "transports": tr})
 			late := pb.ExpectEv("connect", "late").Str("id")
-			conn := eventWhere(t, pa, "ui", "socket_connected", func(args []any) bool {
+			conn := pa.EventOf("ui", "socket_connected", func(args []any) bool {
 				s, _ := args[0].(map[string]any)
 				return s["id"] == late
 			})
-			if s, _ := conn[0].(map[string]any); s["nsp"] != "/" || s["transport"] != tr[0] || !sameJSON(s["rooms"], []string{late}) {
+			if s, _ := conn[0].(map[string]any); s["nsp"] != "/" || s["transport"] != tr[0] || !testutil.JSONEqual(s["rooms"], []string{late}) {
 				t.Errorf("socket_connected from B: %v", s)
 			}
 			pa.Send(map[string]any{"cmd": "emit", "c": "ui", "event": "_disconnect", "args": []any{"/", false, late}})
