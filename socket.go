@@ -264,10 +264,11 @@ func (s *Socket) BindAuth(v any) error {
 func (s *Socket) Conn() *engineio.Conn { return s.ec.conn }
 
 // Context returns a context cancelled when the socket disconnects. It
-// carries the values of the context of the HTTP request that opened the
-// Engine.IO session (engineio.Request.Context): what router or net/http
+// carries the values the Engine.IO session kept of the HTTP request that
+// opened it (engineio.Request.Context, as Config.Engine.SessionContext
+// chose; with engineio.KeepRequestContext, what router or net/http
 // middleware stored there, such as the authenticated user, is readable
-// with Context().Value in connection middleware and in handlers.
+// with Context().Value in connection middleware and in handlers).
 func (s *Socket) Context() context.Context {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -89,11 +90,26 @@ type Config struct {
 	// an Engine.IO error code.
 	OnConnectionError func(e *RequestError)
 
+	// SessionContext, when set, returns the context a session keeps from
+	// the HTTP request that opened it (the handshake GET of a polling
+	// client, the upgrade request of a WebSocket-only one): what
+	// Request.Context returns for the session's whole life, and the parent
+	// of every Socket.IO socket's Context. It is called once per session,
+	// during that request. KeepRequestContext keeps everything router or
+	// net/http middleware stored in the request's context; returning a
+	// context with only the values the application reads keeps sessions
+	// smaller. Default nil: nothing of the request's context is kept, and
+	// Request.Context returns context.Background(). (Keeping the request's
+	// whole context costs each session about 0.4 KiB: net/http's request
+	// and connection contexts.)
+	SessionContext func(r *http.Request) context.Context
+
 	// GenerateID returns a new session id. Default: 15 random bytes as 20
 	// characters of URL-safe base64, like Node's.
 	//
 	// A panic in any hook of the HTTP path (AllowRequest, InitialHeaders,
-	// Headers, OnConnectionError, GenerateID, CORS.AllowOrigin) is logged
+	// Headers, OnConnectionError, GenerateID, SessionContext,
+	// CORS.AllowOrigin) is logged
 	// with its stack and answers that request with 500.
 	GenerateID func(r *http.Request) (string, error)
 

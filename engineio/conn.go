@@ -58,8 +58,8 @@ var (
 // Request is what a session keeps of the HTTP request that opened it. An
 // idle session should cost little: the header, URL and query are kept in
 // a compact form and made into maps on first use (Header, URL, Query);
-// treat what they return as read-only. Context carries the values the
-// router's middleware put into the request.
+// treat what they return as read-only. Context carries what
+// Config.SessionContext kept of the request's context.
 type Request struct {
 	Method     string
 	Host       string
@@ -69,8 +69,8 @@ type Request struct {
 	// Time is when the handshake request arrived.
 	Time time.Time
 
-	// ctx is the request's context, kept as it is (Context drops its
-	// cancellation): one interface value per session.
+	// ctx is what Config.SessionContext returned, without its
+	// cancellation; nil without a SessionContext.
 	ctx context.Context
 
 	uri    string // the request URI, as sent
@@ -172,31 +172,35 @@ func unpackHeader(p string) http.Header {
 	return h
 }
 
-// Context returns the context of the HTTP request that opened the session
-// without its cancellation and deadline (context.WithoutCancel): the values
-// that router or net/http middleware stored in it (an authenticated user,
-// a request id) stay readable for the session's whole life, long after
-// that request has been answered. For a client that starts with polling it
-// is the context of the handshake GET; for a WebSocket-only client, that
-// of the upgrade request. Later polls and the upgrade to WebSocket do not
-// change it. A Request the server did not make returns
-// context.Background().
-//
-// Keeping the context keeps what it references (the values, and net/http's
-// own per-connection context) for as long as the session lives.
+// Context returns the context the session kept from the HTTP request that
+// opened it, as Config.SessionContext chose, without its cancellation and
+// deadline (context.WithoutCancel): its values stay readable for the
+// session's whole life, long after that request has been answered. For a
+// client that starts with polling it comes from the handshake GET; for a
+// WebSocket-only client, from the upgrade request. Later polls and the
+// upgrade to WebSocket do not change it. Without a SessionContext, and for a
+// Request the server did not make, it is context.Background().
 func (r *Request) Context() context.Context {
 	if r.ctx == nil {
 		return context.Background()
 	}
-	return context.WithoutCancel(r.ctx)
+	return r.ctx
 }
+
+// KeepRequestContext is a Config.SessionContext that keeps the request's
+// whole context: every value router or net/http middleware stored in it (an
+// authenticated user, a request id) reaches the session, and the Socket.IO
+// sockets' contexts. It keeps what that context references, net/http's own
+// per-request and per-connection contexts included, for as long as the
+// session lives.
+func KeepRequestContext(r *http.Request) context.Context { return r.Context() }
 
 // snapshot keeps what the session needs of its first request: the
 // header and URI in compact form (see Request), not the request's maps,
 // and copies of its strings: a router may reuse a request's memory once
 // it has been answered (fasthttp's adaptor does), while the session lives
 // on.
-func snapshot(r *http.Request, now time.Time) *Request {
+func snapshot(r *http.Request, now time.Time, keep func(*http.Request) context.Context) *Request {
 	uri := r.RequestURI
 	if uri == "" && r.URL != nil {
 		uri = r.URL.RequestURI()
@@ -216,10 +220,23 @@ func snapshot(r *http.Request, now time.Time) *Request {
 		RemoteAddr: strings.Clone(r.RemoteAddr),
 		TLS:        r.TLS,
 		Time:       now,
-		ctx:        r.Context(),
+		ctx:        sessionContext(r, keep),
 		uri:        strings.Clone(uri),
 		packed:     packHeader(r.Header, r.Host),
 	}
+}
+
+// sessionContext returns what keep makes of r's context, without its
+// cancellation, or nil.
+func sessionContext(r *http.Request, keep func(*http.Request) context.Context) context.Context {
+	if keep == nil {
+		return nil
+	}
+	ctx := keep(r)
+	if ctx == nil {
+		return nil
+	}
+	return context.WithoutCancel(ctx)
 }
 
 type connState uint8

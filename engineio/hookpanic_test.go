@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"bytes"
 	"log/slog"
 	"net/http"
@@ -28,6 +29,8 @@ func TestHookPanicAnswers500(t *testing.T) {
 		{"CORS AllowOrigin", Config{CORS: &CORS{AllowOrigin: func(string, *http.Request) bool { boom(); return true }}},
 			"EIO=4&transport=polling", false, http.Header{"Origin": {"http://elsewhere.example"}}},
 		{"GenerateID", Config{GenerateID: func(*http.Request) (string, error) { boom(); return "", nil }}, "EIO=4&transport=polling", false, nil},
+		{"SessionContext", Config{SessionContext: func(*http.Request) context.Context { boom(); return nil }}, "EIO=4&transport=polling", false, nil},
+		{"SessionContext over websocket", Config{SessionContext: func(*http.Request) context.Context { boom(); return nil }}, "EIO=4&transport=websocket", true, nil},
 		{"OnConnectionError", Config{OnConnectionError: func(*RequestError) { boom() }}, "EIO=3&transport=polling", false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

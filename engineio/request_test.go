@@ -29,7 +29,7 @@ func TestRequestSnapshot(t *testing.T) {
 			r.Host = "example.test:3000"
 			r.Header = tc.header
 			now := time.Now()
-			req := snapshot(r, now)
+			req := snapshot(r, now, nil)
 			if req.RequestURI() != tc.target || req.URL().RequestURI() != tc.target || req.Time != now {
 				t.Fatalf("uri %q, url %q", req.RequestURI(), req.URL())
 			}

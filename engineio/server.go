@@ -266,7 +266,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
 				"method", r.Method, "url", r.URL.String(), "stack", string(debug.Stack()))
 			// The user hooks of the HTTP path (AllowRequest, Headers,
 			// InitialHeaders, CORS.AllowOrigin, GenerateID,
-			// OnConnectionError) run before anything is written, so the
+			// SessionContext, OnConnectionError) run before anything is written, so the
 			// client gets a 500, as from a panicking net/http handler
 			// that recovers, rather than an empty 200.
 			s.writeStatus(w, r, http.StatusInternalServerError, "internal server error")
@@ -410,7 +410,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		s.refuse(w, r, codeBadRequest, "id generation failed")
 		return
 	}
-	c := newConn(s, id, snapshot(r, now), transport)
+	c := newConn(s, id, snapshot(r, now, s.cfg.SessionContext), transport)
 	h := w.Header()
 	s.applyHeaders(h, r, true)
 	if s.cfg.Cookie != nil {

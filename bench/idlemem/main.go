@@ -37,6 +37,14 @@ type stats struct {
 	StackInuse int64 `json:"stackInuse"`
 	Goroutines int   `json:"goroutines"`
 	Sockets    int   `json:"sockets"`
+	// The runtime's memory outside the heap's spans and the stacks, which
+	// RSS counts too: GC metadata, span structures, other runtime
+	// allocations (the network poller's descriptors among them), and freed
+	// heap pages not yet returned to the OS.
+	GCSys      int64 `json:"gcSys"`
+	MSpanInuse int64 `json:"mspanInuse"`
+	OtherSys   int64 `json:"otherSys"`
+	HeapFree   int64 `json:"heapFree"`
 }
 
 func main() {
@@ -99,6 +107,9 @@ func main() {
 	fmt.Printf("heap in use per client: %.2f KiB\n", per(before.HeapInuse, after.HeapInuse))
 	fmt.Printf("stacks per client:     %.2f KiB\n", per(before.StackInuse, after.StackInuse))
 	fmt.Printf("goroutines per client: %.2f\n", float64(after.Goroutines-before.Goroutines)/float64(*n))
+	fmt.Printf("runtime outside the heap and stacks, per client: GC metadata %.2f KiB, spans %.2f KiB, other %.2f KiB; free heap not returned %.2f KiB\n",
+		per(before.GCSys, after.GCSys), per(before.MSpanInuse, after.MSpanInuse),
+		per(before.OtherSys, after.OtherSys), per(before.HeapFree, after.HeapFree))
 	if *heapProfile != "" {
 		res, err := http.Get("http://" + addr + "/debug/pprof/heap")
 		if err != nil {
@@ -183,6 +194,10 @@ func runServer(engineOnly bool) {
 			StackInuse: int64(ms.StackInuse),
 			Goroutines: runtime.NumGoroutine(),
 			Sockets:    count(),
+			GCSys:      int64(ms.GCSys),
+			MSpanInuse: int64(ms.MSpanInuse),
+			OtherSys:   int64(ms.OtherSys),
+			HeapFree:   int64(ms.HeapIdle - ms.HeapReleased),
 		})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -21,6 +21,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	socketio "github.com/gosio/socketio"
+	"github.com/gosio/socketio/engineio"
 )
 
 type userKey struct{}
@@ -46,7 +47,11 @@ func userOf(ctx context.Context) string {
 
 // newServer returns the seed's Socket.IO server, for authenticated users.
 func newServer() (*socketio.Server, error) {
-	io, err := socketio.NewServer(socketio.Config{})
+	io, err := socketio.NewServer(socketio.Config{
+		// Keep the handshake request's context, so that what the
+		// middleware stored in it reaches the sockets.
+		Engine: engineio.Config{SessionContext: engineio.KeepRequestContext},
+	})
 	if err != nil {
 		return nil, err
 	}
