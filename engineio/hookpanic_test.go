@@ -1,8 +1,8 @@
 package engineio
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
