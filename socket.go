@@ -136,8 +136,6 @@ type Socket struct {
 	// per recipient, takes no lock in the common case.
 	live          atomic.Bool
 	plainOut      atomic.Bool
-	disconnecting []func(reason string)
-	disconnected  []func(reason string)
 	acks          map[uint64]pendingAck
 	// What the socket's goroutine runs (for Shutdown's report of stuck
 	// handlers): a kind ("event", "connection handler", ...), the event's
@@ -145,10 +143,9 @@ type Socket struct {
 	task, taskName string
 	taskSince      time.Duration // since taskEpoch (monotonic, and 16 bytes smaller than a time.Time)
 	// Once closed, the socket is out of its rooms at once; its handlers see
-	// the rooms it had (lastRooms) until the disconnecting handlers have
-	// run, as in Node.
+	// the rooms it had (hooks.lastRooms) until the disconnecting handlers
+	// have run, as in Node.
 	roomsFrozen bool
-	lastRooms   []string
 
 	queue        gotrack.Serial // the socket's handlers run here, in order
 	pendingBytes atomic.Int64   // bytes of the incoming events queued or being handled
@@ -352,10 +349,15 @@ func (s *Socket) EventNames() []string {
 // socketHooks are the handlers most sockets never set, kept apart so that
 // a socket without them is smaller.
 type socketHooks struct {
-	anyIn       []func(*Event)
-	anyOut      []func(event string, args Args)
-	middlewares []func(*Event) error
-	errHandlers []func(error)
+	anyIn         []func(*Event)
+	anyOut        []func(event string, args Args)
+	middlewares   []func(*Event) error
+	errHandlers   []func(error)
+	disconnecting []func(reason string)
+	disconnected  []func(reason string)
+	// the rooms the socket had when it closed, while its disconnecting
+	// handlers run (see Socket.roomsFrozen)
+	lastRooms []string
 }
 
 // hooksLocked returns the socket's hooks, made on first use (s.mu held).
@@ -432,7 +434,8 @@ func (s *Socket) OnError(fn func(error)) {
 // list at once, even while one of its handlers is still running.
 func (s *Socket) OnDisconnecting(fn func(reason string)) {
 	s.mu.Lock()
-	s.disconnecting = append(s.disconnecting, fn)
+	h := s.hooksLocked()
+	h.disconnecting = append(h.disconnecting, fn)
 	s.mu.Unlock()
 }
 
@@ -440,7 +443,8 @@ func (s *Socket) OnDisconnecting(fn func(reason string)) {
 // with the reason ("client namespace disconnect", "transport close", ...).
 func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Lock()
-	s.disconnected = append(s.disconnected, fn)
+	h := s.hooksLocked()
+	h.disconnected = append(h.disconnected, fn)
 	s.mu.Unlock()
 }
 
@@ -474,7 +478,10 @@ func (s *Socket) Rooms() RoomSet { return newRoomSet(s.roomList()) }
 func (s *Socket) roomList() []string {
 	s.mu.Lock()
 	if s.roomsFrozen {
-		rooms := slices.Clone(s.lastRooms)
+		var rooms []string
+		if s.hooks != nil {
+			rooms = slices.Clone(s.hooks.lastRooms)
+		}
 		s.mu.Unlock()
 		return rooms
 	}
@@ -1036,7 +1043,10 @@ func (s *Socket) onClose(reason string) {
 	}
 	rooms := s.nsp.adapter.SocketRooms(s.id)
 	s.mu.Lock()
-	s.lastRooms, s.roomsFrozen = rooms, true
+	s.roomsFrozen = true
+	if len(rooms) > 0 {
+		s.hooksLocked().lastRooms = rooms
+	}
 	s.mu.Unlock()
 	if o := s.nsp.srv.obs.Load(); o != nil {
 		for _, fn := range o.socketDisconnected {
@@ -1050,7 +1060,10 @@ func (s *Socket) onClose(reason string) {
 		// The handlers are read now, not at the close: a connection handler
 		// still running when the connection dropped may be adding them.
 		s.mu.Lock()
-		disconnecting, disconnected := s.disconnecting, s.disconnected
+		var disconnecting, disconnected []func(string)
+		if h := s.hooks; h != nil {
+			disconnecting, disconnected = h.disconnecting, h.disconnected
+		}
 		s.setTaskLocked("disconnecting handler", "")
 		s.mu.Unlock()
 		for _, fn := range disconnecting {
@@ -1065,7 +1078,9 @@ func (s *Socket) onClose(reason string) {
 			}
 		}
 		s.mu.Lock()
-		s.lastRooms = nil // the rooms are left now, as far as handlers can see
+		if s.hooks != nil {
+			s.hooks.lastRooms = nil // the rooms are left now, as far as handlers can see
+		}
 		s.setTaskLocked("disconnect handler", "")
 		s.mu.Unlock()
 		for _, fn := range disconnected {

@@ -73,10 +73,16 @@ type Request struct {
 	// cancellation; nil without a SessionContext.
 	ctx context.Context
 
+	// Host, RemoteAddr, uri and packed are parts of one string.
 	uri    string // the request URI, as sent
-	packed string // the header fields, length-prefixed (see packHeader)
+	packed string // the header fields, length-prefixed (see writeHeader)
 
-	once   sync.Once // makes the three below, from uri and packed
+	maps atomic.Pointer[requestMaps] // made from uri and packed on first use
+}
+
+// requestMaps is what Header, URL and Query return, made together on first
+// use: an idle session never needs them.
+type requestMaps struct {
 	url    *url.URL
 	header http.Header
 	query  url.Values
@@ -84,59 +90,73 @@ type Request struct {
 
 // Header returns the request's header fields, with Host among them (as
 // Node has it), made on first use. The map must not be modified.
-func (r *Request) Header() http.Header {
-	r.unpack()
-	return r.header
-}
+func (r *Request) Header() http.Header { return r.unpack().header }
 
 // URL returns the request's URL, as net/http parses a request URI, made
 // on first use. It must not be modified.
-func (r *Request) URL() *url.URL {
-	r.unpack()
-	return r.url
-}
+func (r *Request) URL() *url.URL { return r.unpack().url }
 
 // Query returns the query parameters of the request, parsed on first use.
 // The map must not be modified.
-func (r *Request) Query() url.Values {
-	r.unpack()
-	return r.query
-}
+func (r *Request) Query() url.Values { return r.unpack().query }
 
 // RequestURI returns the request URI as the client sent it (path and
 // query), e.g. "/socket.io/?EIO=4&transport=websocket".
 func (r *Request) RequestURI() string { return r.uri }
 
-func (r *Request) unpack() {
-	r.once.Do(func() {
-		r.header = unpackHeader(r.packed)
-		u, err := url.ParseRequestURI(r.uri)
-		if err != nil || r.uri == "" {
-			u = &url.URL{}
-		}
-		r.url = u
-		r.query = u.Query()
-	})
+func (r *Request) unpack() *requestMaps {
+	if m := r.maps.Load(); m != nil {
+		return m
+	}
+	u, err := url.ParseRequestURI(r.uri)
+	if err != nil || r.uri == "" {
+		u = &url.URL{}
+	}
+	m := &requestMaps{url: u, header: unpackHeader(r.packed), query: u.Query()}
+	if !r.maps.CompareAndSwap(nil, m) {
+		return r.maps.Load() // made meanwhile by another caller
+	}
+	return m
 }
 
-// packHeader writes h as one string: for each field, each value, the
-// name's and the value's lengths (uvarint) and bytes. It costs an idle
-// session one allocation about the size of the header's text, where the
-// map net/http made costs two or three times that.
-func packHeader(h http.Header, host string) string {
+// headerLen is the length writeHeader writes for h and host.
+func headerLen(h http.Header, host string) int {
+	field := func(k, v string) int {
+		return uvarintLen(len(k)) + len(k) + uvarintLen(len(v)) + len(v)
+	}
 	n := 0
 	for k, vs := range h {
-		n += len(vs) * (len(k) + 2*binary.MaxVarintLen16)
 		for _, v := range vs {
-			n += len(v)
+			n += field(k, v)
 		}
 	}
-	b := make([]byte, 0, n+len(host)+16)
+	if host != "" && len(h["Host"]) == 0 {
+		n += field("Host", host)
+	}
+	return n
+}
+
+// uvarintLen is the length of n as a uvarint.
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
+}
+
+// writeHeader writes h to sb in packed form: for each field, each value,
+// the name's and the value's lengths (uvarint) and bytes, and Host from
+// host when h has none. Within the one string a session keeps of its
+// request, it costs about the header's text, where the map net/http made
+// costs two or three times that.
+func writeHeader(sb *strings.Builder, h http.Header, host string) {
+	var n [binary.MaxVarintLen64]byte
 	put := func(k, v string) {
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+		sb.Write(n[:binary.PutUvarint(n[:], uint64(len(k)))])
+		sb.WriteString(k)
+		sb.Write(n[:binary.PutUvarint(n[:], uint64(len(v)))])
+		sb.WriteString(v)
 	}
 	for k, vs := range h {
 		for _, v := range vs {
@@ -146,7 +166,14 @@ func packHeader(h http.Header, host string) string {
 	if host != "" && len(h["Host"]) == 0 {
 		put("Host", host)
 	}
-	return string(b)
+}
+
+// packHeader returns h and host packed by writeHeader.
+func packHeader(h http.Header, host string) string {
+	var sb strings.Builder
+	sb.Grow(headerLen(h, host))
+	writeHeader(&sb, h, host)
+	return sb.String()
 }
 
 // unpackHeader reverses packHeader.
@@ -214,15 +241,25 @@ func snapshot(r *http.Request, now time.Time, keep func(*http.Request) context.C
 	default:
 		method = strings.Clone(method)
 	}
+	// One allocation for the strings a session keeps (the router may
+	// reuse the request's memory once it has been answered).
+	var sb strings.Builder
+	sb.Grow(len(r.Host) + len(r.RemoteAddr) + len(uri) + headerLen(r.Header, r.Host))
+	sb.WriteString(r.Host)
+	sb.WriteString(r.RemoteAddr)
+	sb.WriteString(uri)
+	writeHeader(&sb, r.Header, r.Host)
+	all := sb.String()
+	i, j, k := len(r.Host), len(r.Host)+len(r.RemoteAddr), len(r.Host)+len(r.RemoteAddr)+len(uri)
 	return &Request{
 		Method:     method,
-		Host:       strings.Clone(r.Host),
-		RemoteAddr: strings.Clone(r.RemoteAddr),
+		Host:       all[:i],
+		RemoteAddr: all[i:j],
 		TLS:        r.TLS,
 		Time:       now,
 		ctx:        sessionContext(r, keep),
-		uri:        strings.Clone(uri),
-		packed:     packHeader(r.Header, r.Host),
+		uri:        all[j:k],
+		packed:     all[k:],
 	}
 }
 
@@ -283,16 +320,16 @@ type Conn struct {
 	// upgrade
 	probe        *ws.Conn
 	probeB64     bool
-	probing      bool // "2probe" was answered; waiting for "5"
-	probeAt      time.Time
+	probing      bool          // "2probe" was answered; waiting for "5"
+	probeAt      time.Duration // on hbNow's clock
 	upgradeTimer *time.Timer
 
 	// heartbeat: the session's deadline in the server's heartbeats heap
 	// (hbAt, hbIdx are guarded by the heap's lock), and what it is for
 	hbAt         time.Duration
-	hbIdx        int // -1: not scheduled
-	hbDue        time.Time
-	pongDue      time.Time // when the awaited pong is late, counted from when the ping was due
+	hbIdx        int           // -1: not scheduled
+	hbDue        time.Duration // on hbNow's clock, as hbAt
+	pongDue      time.Duration // when the awaited pong is late, counted from when the ping was due
 	awaitingPong bool
 	extended     bool
 	linger       *time.Timer
@@ -789,7 +826,7 @@ func (c *Conn) safeCall(fn func()) (ok bool) {
 // startHeartbeat arms the ping timer; called at the handshake.
 func (c *Conn) startHeartbeat() {
 	c.mu.Lock()
-	c.hbDue = time.Now().Add(c.srv.cfg.PingInterval)
+	c.hbDue = hbNow() + c.srv.cfg.PingInterval
 	c.srv.hb.reset(c, c.srv.cfg.PingInterval)
 	c.mu.Unlock()
 }
@@ -802,9 +839,9 @@ func (c *Conn) heartbeat() {
 		c.mu.Unlock()
 		return
 	}
-	now := time.Now()
-	if now.Before(c.hbDue) { // the deadline moved after the timer fired
-		c.srv.hb.reset(c, c.hbDue.Sub(now))
+	now := hbNow()
+	if now < c.hbDue { // the deadline moved after the timer fired
+		c.srv.hb.reset(c, c.hbDue-now)
 		c.mu.Unlock()
 		return
 	}
@@ -818,8 +855,8 @@ func (c *Conn) heartbeat() {
 	// The timer gives the client PingTimeout from now, as Node does. A
 	// request that arrives later than PingTimeout after the ping was due
 	// finds the session expired even if this timer ran late (expired).
-	c.pongDue = c.hbDue.Add(pt)
-	c.hbDue = now.Add(pt)
+	c.pongDue = c.hbDue + pt
+	c.hbDue = now + pt
 	c.srv.hb.reset(c, pt)
 	err := c.enqueueLocked(pingMsg)
 	c.mu.Unlock()
@@ -835,7 +872,7 @@ func (c *Conn) heartbeat() {
 // the deadline never finds the session alive. It reports whether it did.
 func (c *Conn) expired() bool {
 	c.mu.Lock()
-	late := c.state == stateOpen && c.awaitingPong && !time.Now().Before(c.pongDue)
+	late := c.state == stateOpen && c.awaitingPong && hbNow() >= c.pongDue
 	c.mu.Unlock()
 	if late {
 		c.finish(ReasonPingTimeout, nil, closeMsg)
@@ -848,7 +885,7 @@ func (c *Conn) gotPong() {
 	c.mu.Lock()
 	if c.awaitingPong && c.state == stateOpen {
 		c.awaitingPong = false
-		c.hbDue = time.Now().Add(c.srv.cfg.PingInterval)
+		c.hbDue = hbNow() + c.srv.cfg.PingInterval
 		c.srv.hb.reset(c, c.srv.cfg.PingInterval)
 	}
 	c.mu.Unlock()
@@ -865,7 +902,7 @@ func (c *Conn) gotTraffic() {
 	c.mu.Lock()
 	if c.awaitingPong && !c.extended && c.state == stateOpen {
 		c.extended = true
-		c.hbDue = time.Now().Add(c.srv.cfg.PingTimeout)
+		c.hbDue = hbNow() + c.srv.cfg.PingTimeout
 		c.pongDue = c.hbDue
 		c.srv.hb.reset(c, c.srv.cfg.PingTimeout)
 	}

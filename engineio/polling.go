@@ -109,7 +109,7 @@ func (c *Conn) servePoll(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if tick == nil {
-				tick = time.NewTimer(upgradeGrace - time.Since(c.probeAt)%upgradeGrace)
+				tick = time.NewTimer(upgradeGrace - (hbNow()-c.probeAt)%upgradeGrace)
 				tickC = tick.C
 			}
 		}

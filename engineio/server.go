@@ -557,7 +557,7 @@ func (c *Conn) onProbePacket(wsc *ws.Conn, p packet.Packet) {
 			c.dropProbe(wsc)
 			return
 		}
-		c.probing, c.probeAt = true, time.Now()
+		c.probing, c.probeAt = true, hbNow()
 		b64 := c.probeB64
 		c.signalPoll() // the held poll is released with a noop at the next tick
 		c.mu.Unlock()

@@ -427,10 +427,12 @@ func FuzzParseFrame(f *testing.F) {
 	})
 }
 
-// A polled connection keeps writing long after its last blocking write: the
-// deadline that write set (30 s) must not fail the non-blocking writes
-// that follow (it once closed every session about 30 s after its
-// handshake).
+// A polled connection keeps writing long after its last blocking write:
+// the runtime refuses a non-blocking write once a deadline set by a
+// blocking one has passed (it once closed every session about 30 s after
+// its handshake), so a polled connection's blocking writes clear their
+// deadline when done. Here a control frame (written blocking, with a
+// 1-second deadline) is followed 1.2 s later by a non-blocking write.
 func TestPolledWritesOutliveDeadline(t *testing.T) {
 	if !pollSupported {
 		t.Skip("no readiness poller on this platform; the library's read loop is used")
@@ -442,16 +444,15 @@ func TestPolledWritesOutliveDeadline(t *testing.T) {
 	if err := c.WriteFrames([]Frame{{Payload: []byte("first")}}); err != nil {
 		t.Fatal(err)
 	}
-	// As if writeTimeout had gone by since: the deadline is in the past.
-	c.wmu.Lock()
-	c.deadlineAt = time.Now().Add(-2 * writeTimeout)
-	_ = c.nc.SetWriteDeadline(time.Now().Add(-time.Second))
-	c.wmu.Unlock()
+	if err := c.writeRaw(AppendFrame(nil, false, []byte("blocking"))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond)
 	done, err := c.TryWriteFrames([]Frame{{Payload: []byte("later")}})
 	if err != nil || !done {
 		t.Fatalf("TryWriteFrames = %v, %v", done, err)
 	}
-	for _, want := range []string{"first", "later"} {
+	for _, want := range []string{"first", "blocking", "later"} {
 		if _, p := readServerFrame(t, nc, br); string(p) != want {
 			t.Fatalf("got %q, want %q", p, want)
 		}

@@ -287,6 +287,7 @@ func (c *Conn) writeRaw(b []byte) error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	c.deadlineAt = time.Time{}
 	_, err := c.nc.Write(b)
+	c.clearPolledDeadlineLocked()
 	return err
 }
 
@@ -301,9 +302,18 @@ type Frame struct {
 	Wire    []byte
 }
 
-// WriteFrames writes the frames in order. Without compression they go out
-// in a single writev call.
+// WriteFrames writes the frames in order, waiting for the peer when its
+// socket buffer is full (at most the write timeout). Without compression
+// they go out in a single writev call; on a polled connection that call
+// does not wait, and only what it could not write is written blocking.
 func (c *Conn) WriteFrames(frames []Frame) error {
+	if c.pc != nil && !c.compressed {
+		done, err := c.TryWriteFrames(frames)
+		if err != nil || done {
+			return err
+		}
+		return c.FlushPending()
+	}
 	if c.compressed {
 		for _, f := range frames {
 			op := gws.OpcodeText
@@ -368,9 +378,9 @@ func (c *Conn) TryWriteFrames(frames []Frame) (bool, error) {
 		buffersPool.Put(bp)
 		return false, nil
 	}
-	// The write does not wait, but the runtime refuses it once a deadline
-	// set by a blocking write has passed: keep one ahead, as WriteFrames.
-	c.refreshDeadlineLocked()
+	// The write does not wait. (The runtime would refuse it once a
+	// deadline set by a blocking write had passed: a polled connection's
+	// blocking writes clear theirs when done, so none is set here.)
 	var n int
 	var werr error
 	err := c.pc.rc.Write(func(fd uintptr) bool {
@@ -418,11 +428,23 @@ func (c *Conn) flushPendingLocked() error {
 	bufs := net.Buffers(c.pending)
 	_, err := bufs.WriteTo(c.nc)
 	c.pending = nil
+	c.clearPolledDeadlineLocked()
 	return err
 }
 
-// refreshDeadlineLocked keeps the write deadline at least writeTimeout/2
-// ahead. Refreshing costs a timer update, so it happens only when less than
+// clearPolledDeadlineLocked ends the write deadline of a blocking write on
+// a polled connection, whose other writes do not wait and must not find
+// a deadline passed; an idle connection then holds no runtime timer
+// either. Called with wmu held.
+func (c *Conn) clearPolledDeadlineLocked() {
+	if c.pc != nil {
+		_ = c.nc.SetWriteDeadline(time.Time{})
+		c.deadlineAt = time.Time{}
+	}
+}
+
+// refreshDeadlineLocked keeps the write deadline of a connection read by
+// its own goroutine (not polled) at least writeTimeout/2 ahead. Refreshing costs a timer update, so it happens only when less than
 // half of writeTimeout is left. Called with wmu held.
 func (c *Conn) refreshDeadlineLocked() {
 	if now := time.Now(); now.Sub(c.deadlineAt) > writeTimeout/2 {
