@@ -959,10 +959,20 @@ func (s *Socket) enqueueEvent(task func(), size int) {
 		s.overflow(errTooManyEventBytes)
 		return
 	}
-	s.queue.Push(func() {
+	// Read from a polled WebSocket, the handlers run on the reader's
+	// goroutine once it has re-armed the connection (one goroutine hop
+	// less per event; see engineio.Conn.RunAfterDelivery).
+	s.queue.PushVia(func() {
 		defer s.pendingBytes.Add(-n)
 		task()
-	})
+	}, s.runAfterRead)
+}
+
+// runAfterRead offers the loop of the socket's handlers to the goroutine
+// that read the event, counted by the server's tracker as the handlers'
+// own goroutine would be.
+func (s *Socket) runAfterRead(run func()) bool {
+	return s.ec.conn.RunAfterDelivery(func() { s.nsp.srv.track.Run(run) })
 }
 
 // overflow closes the connection of a client whose events pile up.

@@ -298,41 +298,34 @@ type Conn struct {
 	req *Request
 
 	deliverMu sync.Mutex // one message handler at a time
+	// after is what a message handler asked to run once the WebSocket
+	// read pass that delivered the message has re-armed the connection
+	// (RunAfterDelivery); under deliverMu.
+	after func()
 
 	mu        sync.Mutex
-	state     connState
 	transport string
 	queue     []*Message
 	queued    int
 
 	// polling
 	pollCh     chan struct{} // wakes the held GET; capacity 1
-	getActive  bool
-	postActive bool
-	pollAnswer *Message // what a held GET answers once the session is closed
-	answered   bool     // a GET has carried pollAnswer (or the final close packet)
+	pollAnswer *Message      // what a held GET answers once the session is closed
 
 	// websocket
-	ws      *ws.Conn
-	wsB64   bool
-	writing bool // a write loop runs
+	ws *ws.Conn
 
 	// upgrade
 	probe        *ws.Conn
-	probeB64     bool
-	probing      bool          // "2probe" was answered; waiting for "5"
 	probeAt      time.Duration // on hbNow's clock
 	upgradeTimer *time.Timer
 
 	// heartbeat: the session's deadline in the server's heartbeats heap
 	// (hbAt, hbIdx are guarded by the heap's lock), and what it is for
-	hbAt         time.Duration
-	hbIdx        int           // -1: not scheduled
-	hbDue        time.Duration // on hbNow's clock, as hbAt
-	pongDue      time.Duration // when the awaited pong is late, counted from when the ping was due
-	awaitingPong bool
-	extended     bool
-	linger       *time.Timer
+	hbAt    time.Duration
+	hbDue   time.Duration // on hbNow's clock, as hbAt
+	pongDue time.Duration // when the awaited pong is late, counted from when the ping was due
+	linger  *time.Timer
 
 	onMessage []func(data []byte, binary bool)
 	onClose   []func(reason string, cause error)
@@ -342,6 +335,22 @@ type Conn struct {
 	reason string
 	cause  error
 	done   chan struct{} // nil until Done is called
+
+	// The small fields, together (an idle session's size).
+	hbIdx        int32     // -1: not scheduled; guarded by the heartbeats' lock
+	state        connState // under mu, as the rest unless said
+	getActive    bool
+	postActive   bool
+	answered     bool // a GET has carried pollAnswer (or the final close packet)
+	wsB64        bool
+	writing      bool // a write loop runs
+	probeB64     bool
+	probing      bool // "2probe" was answered; waiting for "5"
+	awaitingPong bool
+	extended     bool
+	// inPass: the message being delivered came from a WebSocket read
+	// pass that will run after (under deliverMu)
+	inPass bool
 }
 
 func newConn(s *Server, id string, req *Request, transport string) *Conn {
@@ -911,14 +920,18 @@ func (c *Conn) gotTraffic() {
 
 // onPacket handles one packet from the session's current transport. It
 // reports false when the session was closed by it.
-func (c *Conn) onPacket(p packet.Packet) bool {
+//
+// fromPass says the packet came from a polled WebSocket's read pass, whose
+// goroutine will run what a message handler asks for with
+// RunAfterDelivery.
+func (c *Conn) onPacket(p packet.Packet, fromPass bool) bool {
 	c.notifyIn(p)
 	switch p.Type {
 	case packet.Pong:
 		c.gotPong()
 	case packet.Message:
 		c.gotTraffic()
-		c.deliver(p.Data, p.Binary)
+		c.deliver(p.Data, p.Binary, fromPass)
 	case packet.Close:
 		c.finish(ReasonTransportClose, nil, noopMsg)
 		return false
@@ -932,7 +945,7 @@ func (c *Conn) onPacket(p packet.Packet) bool {
 	return true
 }
 
-func (c *Conn) deliver(data []byte, binary bool) {
+func (c *Conn) deliver(data []byte, binary bool, fromPass bool) {
 	c.deliverMu.Lock()
 	defer c.deliverMu.Unlock()
 	c.mu.Lock()
@@ -941,10 +954,39 @@ func (c *Conn) deliver(data []byte, binary bool) {
 	if !open {
 		return
 	}
+	c.inPass = fromPass
+	defer func() { c.inPass = false }()
 	for _, fn := range fns {
 		if !c.safeCall(func() { fn(data, binary) }) {
 			c.finish(ReasonTransportError, errHandlerPanic, closeMsg)
 			return
 		}
 	}
+}
+
+// RunAfterDelivery may be called by a message handler (OnMessage) during
+// its call: it asks that f run once the delivery is over, on the goroutine
+// that read the message, instead of the handler starting a goroutine of
+// its own for f. It reports whether it will: only for a message read by
+// the server's readiness poller from a WebSocket (a read pass, which runs
+// f once it has re-armed the connection, so f may block while further
+// messages are read and delivered by other passes), and for one f per
+// read pass. When it reports false, the caller runs f its own way.
+func (c *Conn) RunAfterDelivery(f func()) bool {
+	// The caller runs inside deliver, which holds deliverMu.
+	if !c.inPass || c.after != nil {
+		return false
+	}
+	c.after = f
+	return true
+}
+
+// takeAfter returns, and forgets, what the message handlers asked to run
+// after the read pass (RunAfterDelivery).
+func (c *Conn) takeAfter() func() {
+	c.deliverMu.Lock()
+	f := c.after
+	c.after = nil
+	c.deliverMu.Unlock()
+	return f
 }

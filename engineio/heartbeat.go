@@ -34,11 +34,11 @@ func (h hbHeap) Len() int           { return len(h) }
 func (h hbHeap) Less(i, j int) bool { return h[i].hbAt < h[j].hbAt }
 func (h hbHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].hbIdx, h[j].hbIdx = i, j
+	h[i].hbIdx, h[j].hbIdx = int32(i), int32(j)
 }
 func (h *hbHeap) Push(x any) {
 	c := x.(*Conn)
-	c.hbIdx = len(*h)
+	c.hbIdx = int32(len(*h))
 	*h = append(*h, c)
 }
 func (h *hbHeap) Pop() any {
@@ -57,7 +57,7 @@ func (hb *heartbeats) reset(c *Conn, d time.Duration) {
 	hb.mu.Lock()
 	c.hbAt = at
 	if c.hbIdx >= 0 {
-		heap.Fix(&hb.conns, c.hbIdx)
+		heap.Fix(&hb.conns, int(c.hbIdx))
 	} else {
 		heap.Push(&hb.conns, c)
 	}
@@ -69,7 +69,7 @@ func (hb *heartbeats) reset(c *Conn, d time.Duration) {
 func (hb *heartbeats) stop(c *Conn) {
 	hb.mu.Lock()
 	if c.hbIdx >= 0 {
-		heap.Remove(&hb.conns, c.hbIdx)
+		heap.Remove(&hb.conns, int(c.hbIdx))
 	}
 	hb.mu.Unlock()
 }

@@ -480,7 +480,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			c.finish(ReasonTransportError, err, nil)
 			return
 		}
-		wsc.Start(s.track.Go)
+		wsc.Start(&s.track)
 		c.releaseWriter()
 		return
 	}
@@ -528,7 +528,7 @@ func (s *Server) serveUpgrade(w http.ResponseWriter, r *http.Request, c *Conn) {
 	c.probe, c.probeB64 = wsc, r.URL.Query().Get("b64") != ""
 	c.upgradeTimer = time.AfterFunc(s.cfg.UpgradeTimeout, func() { c.dropProbe(wsc) })
 	c.mu.Unlock()
-	wsc.Start(s.track.Go)
+	wsc.Start(&s.track)
 }
 
 // dropProbe abandons an upgrade attempt; the session stays on polling.
@@ -636,8 +636,17 @@ func (h wsHandler) OnMessage(wsc *ws.Conn, binary bool, data []byte) {
 			c.finish(ReasonParseError, err, nil)
 			return
 		}
-		c.onPacket(p)
+		c.onPacket(p, wsc.Polled())
 	}
+}
+
+// OnPassEnd gives the read pass what the session's message handlers asked
+// to run after it (Conn.RunAfterDelivery).
+func (h wsHandler) OnPassEnd(wsc *ws.Conn) func() {
+	if c, _ := wsc.Value.(*Conn); c != nil {
+		return c.takeAfter()
+	}
+	return nil
 }
 
 func (h wsHandler) OnClose(wsc *ws.Conn, err error) {

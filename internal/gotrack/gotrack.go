@@ -34,14 +34,31 @@ type Tracker struct {
 const WorkerIdle = 200 * time.Millisecond
 
 type worker struct {
-	next  chan func() // the next function, or nil: exit
+	next  chan task // the next function, or none: exit
 	timer *time.Timer
 }
+
+// task is a function for a worker: f, or then (see GoThen).
+type task struct {
+	f    func()
+	then func() func()
+}
+
+func (k task) none() bool { return k.f == nil && k.then == nil }
 
 // Go runs f on a goroutine counted by the tracker: a waiting one, or a new
 // one. It reports false, and does not run f, once the tracker is closed and
 // idle.
-func (t *Tracker) Go(f func()) bool {
+func (t *Tracker) Go(f func()) bool { return t.goTask(task{f: f}) }
+
+// GoThen is Go for a function that may return another, which the same
+// goroutine runs next without the tracker counting it: Wait and Close do
+// not wait for it (it may be counted by a tracker of its own, with Run).
+// A reader whose handlers belong to another component uses it: the read
+// is the tracker's, the handlers are not.
+func (t *Tracker) GoThen(f func() func()) bool { return t.goTask(task{then: f}) }
+
+func (t *Tracker) goTask(f task) bool {
 	t.mu.Lock()
 	if t.closed && t.n == 0 {
 		t.mu.Unlock()
@@ -64,11 +81,30 @@ func (t *Tracker) Go(f func()) bool {
 
 // work runs f, then each function handed to it, until it has waited
 // WorkerIdle for one, or the tracker is waited for.
-func (t *Tracker) work(f func()) {
+func (t *Tracker) work(f task) {
 	var w *worker
 	for {
-		f()
+		var next func()
+		if f.then != nil {
+			next = f.then()
+		} else {
+			f.f()
+		}
 		t.done()
+		if next != nil {
+			// Not the tracker's while next runs.
+			t.mu.Lock()
+			t.exitLocked()
+			t.mu.Unlock()
+			next()
+			t.mu.Lock()
+			if t.waiting > 0 || t.closed {
+				t.mu.Unlock()
+				return
+			}
+			t.workers++
+			t.mu.Unlock()
+		}
 		t.mu.Lock()
 		if t.waiting > 0 || t.closed {
 			t.exitLocked()
@@ -76,7 +112,7 @@ func (t *Tracker) work(f func()) {
 			return
 		}
 		if w == nil {
-			w = &worker{next: make(chan func(), 1), timer: time.NewTimer(WorkerIdle)}
+			w = &worker{next: make(chan task, 1), timer: time.NewTimer(WorkerIdle)}
 		} else {
 			w.timer.Reset(WorkerIdle)
 		}
@@ -101,7 +137,7 @@ func (t *Tracker) work(f func()) {
 			default:
 			}
 		}
-		if f == nil {
+		if f.none() {
 			t.mu.Lock()
 			t.exitLocked()
 			t.mu.Unlock()
@@ -172,7 +208,7 @@ func (t *Tracker) Release() {
 
 func (t *Tracker) releaseLocked() {
 	for i, w := range t.free {
-		w.next <- nil
+		w.next <- task{}
 		t.free[i] = nil
 	}
 	t.free = t.free[:0]
@@ -245,6 +281,32 @@ func (s *Serial) Push(task func()) {
 		}
 	}
 	s.mu.Unlock()
+}
+
+// PushVia queues a task like Push, but when no goroutine runs the tasks
+// it first offers their loop to later, which reports whether it takes it:
+// that is, whether it will call the function it was given, soon, on a
+// goroutine of the same Tracker (a reader running the handlers of what
+// it read, say, instead of waking another goroutine). If later refuses, a
+// goroutine is started as by Push.
+func (s *Serial) PushVia(task func(), later func(run func()) bool) {
+	s.mu.Lock()
+	s.tasks = append(s.tasks, task)
+	if s.running {
+		s.mu.Unlock()
+		return
+	}
+	s.running = true
+	s.mu.Unlock()
+	if later(s.loop) {
+		return
+	}
+	if !s.T.Go(s.loop) {
+		s.mu.Lock()
+		s.running = false
+		s.tasks = nil
+		s.mu.Unlock()
+	}
 }
 
 // Busy reports whether a task is running or queued.

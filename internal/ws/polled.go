@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gosio/socketio/internal/gotrack"
 )
 
 // A polled connection is read by this package's own frame reader, driven by
@@ -34,11 +36,11 @@ const pooledReadSize = 4096
 const readsPerPass = 16
 
 type pollConn struct {
-	c    *Conn
-	up   *Upgrader
-	rc   syscall.RawConn
-	poll *poller
-	goFn func(func()) bool
+	c     *Conn
+	up    *Upgrader
+	rc    syscall.RawConn
+	poll  *poller
+	track *gotrack.Tracker // runs the read passes
 
 	busy   atomic.Bool // a goroutine reads the connection (or delivers its close)
 	closed atomic.Bool
@@ -52,6 +54,8 @@ type pollConn struct {
 	n      int     // bytes of buf (or big) holding unparsed data
 	frag   []byte  // the fragments of a message so far
 	fragOp byte    // opcode of the fragmented message, 0 when none
+	// delivered: this pass handed a message to the Handler
+	delivered bool
 }
 
 // acceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.
@@ -116,10 +120,10 @@ func (up *Upgrader) startPolled(nc net.Conn, rc syscall.RawConn, r *http.Request
 	return c, nil
 }
 
-// start registers the connection with the poller. goFn runs each read pass
-// on a goroutine its caller tracks.
-func (pc *pollConn) start(goFn func(func()) bool) {
-	pc.goFn = goFn
+// start registers the connection with the poller. Each read pass runs on
+// a goroutine of t.
+func (pc *pollConn) start(t *gotrack.Tracker) {
+	pc.track = t
 	buffered := pc.n > 0 // read before the poller may start a pass
 	var regErr error
 	err := pc.rc.Control(func(fd uintptr) { regErr = pc.poll.add(int(fd), pc) })
@@ -138,7 +142,7 @@ func (pc *pollConn) start(goFn func(func()) bool) {
 // ready is called by the poller when the connection is readable.
 func (pc *pollConn) ready() {
 	if pc.busy.CompareAndSwap(false, true) {
-		if !pc.goFn(pc.readPass) {
+		if !pc.track.GoThen(pc.readPass) {
 			pc.busy.Store(false)
 			pc.shutdown(net.ErrClosed)
 		}
@@ -182,14 +186,16 @@ func (pc *pollConn) releaseBuf() {
 }
 
 // readPass reads what the connection has, delivers its messages, and
-// re-arms it with the poller.
-func (pc *pollConn) readPass() {
+// re-arms it with the poller. It returns what the Handler asked to run
+// after the pass (PassEnder), for the same goroutine to run uncounted.
+func (pc *pollConn) readPass() (after func()) {
 	if pc.n > 0 {
 		pc.parse() // bytes that came with the handshake
 	}
 	for i := 0; i < readsPerPass && !pc.closed.Load(); i++ {
 		pc.take(pooledReadSize)
-		n, err := pc.read(pc.space())
+		space := pc.space()
+		n, err := pc.read(space)
 		if err == errWouldBlock {
 			break
 		}
@@ -199,19 +205,31 @@ func (pc *pollConn) readPass() {
 		}
 		pc.n += n
 		pc.parse()
+		if n < len(space) {
+			// A short read took everything the socket had: stop here
+			// rather than pay a read that finds nothing. What arrives
+			// meanwhile is reported again, since re-arming the one-shot
+			// registration checks the fd's state (epoll_ctl MOD).
+			break
+		}
 	}
 	if pc.n == 0 {
 		pc.releaseBuf()
 		pc.big = nil
 	}
+	if pc.delivered && pc.up.passEnd != nil {
+		after = pc.up.passEnd.OnPassEnd(pc.c)
+	}
+	pc.delivered = false
 	pc.busy.Store(false)
 	if pc.closed.Load() {
 		if pc.busy.CompareAndSwap(false, true) {
 			pc.deliverClose()
 		}
-		return
+	} else {
+		_ = pc.rc.Control(func(fd uintptr) { pc.poll.rearm(int(fd)) })
 	}
-	_ = pc.rc.Control(func(fd uintptr) { pc.poll.rearm(int(fd)) })
+	return after
 }
 
 // read reads once without waiting: errWouldBlock when nothing is there,
@@ -321,6 +339,7 @@ func (pc *pollConn) deliver(op byte, msg []byte) {
 		pc.fail(&CloseError{Code: CloseInvalidData, Reason: "text message is not UTF-8"})
 		return
 	}
+	pc.delivered = true
 	pc.up.handler.OnMessage(pc.c, op == opBinary, msg)
 }
 

@@ -63,14 +63,13 @@ func serve(t *testing.T, rec *recorder, o Options) (string, *gotrack.Tracker) {
 	t.Helper()
 	up := NewUpgrader(rec, o)
 	wg := new(gotrack.Tracker)
-	goFn := wg.Go
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
 		rec.conns <- c
-		c.Start(goFn)
+		c.Start(wg)
 	}))
 	t.Cleanup(func() {
 		hs.Close()
@@ -488,7 +487,7 @@ func BenchmarkPolledEcho(b *testing.B) {
 		if err != nil {
 			return
 		}
-		c.Start(tr.Go)
+		c.Start(&tr)
 	}))
 	defer func() { hs.Close(); tr.Wait() }()
 	nc, br := dialRaw(b, hs.Listener.Addr().String(), nil)

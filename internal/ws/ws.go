@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gosio/socketio/internal/gotrack"
 	"github.com/lxzan/gws"
 )
 
@@ -64,10 +65,22 @@ type Handler interface {
 	OnClose(c *Conn, err error)
 }
 
+// PassEnder is a Handler that wants to run work on a read pass's goroutine
+// once the pass is over (polled connections only). OnPassEnd is called at
+// the end of each pass that delivered messages, while no other pass of the
+// connection can start; the function it returns, if any, runs on the same
+// goroutine after the connection has been re-armed, so that it may block:
+// further messages of the connection are read and delivered meanwhile, by
+// other passes.
+type PassEnder interface {
+	OnPassEnd(c *Conn) func()
+}
+
 // Upgrader accepts WebSocket connections.
 type Upgrader struct {
 	u           *gws.Upgrader
 	handler     Handler
+	passEnd     PassEnder // handler, when it is one
 	bufSize     int
 	maxMessage  int
 	compression bool
@@ -81,6 +94,7 @@ const maxPolledMessage = 1 << 30
 // NewUpgrader returns an Upgrader that delivers events to h.
 func NewUpgrader(h Handler, o Options) *Upgrader {
 	up := &Upgrader{handler: h, bufSize: o.ReadBufferSize, maxMessage: o.MaxMessage, compression: o.Compression}
+	up.passEnd, _ = h.(PassEnder)
 	if up.maxMessage <= 0 {
 		up.maxMessage = maxPolledMessage
 	}
@@ -258,16 +272,16 @@ func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
 
 // Start begins delivering the connection's messages to the Handler, and its
-// end to OnClose. goFn starts a goroutine the caller tracks (it reports
-// false when it refuses to): for a polled connection, each read pass runs
-// on one such goroutine while data is there; otherwise one goroutine runs
-// the library's read loop for the connection's life.
-func (c *Conn) Start(goFn func(func()) bool) {
+// end to OnClose, on goroutines of t: for a polled connection, each read
+// pass runs on one while data is there (and what a PassEnder asks for
+// after the pass runs on that goroutine, not counted by t); otherwise one
+// goroutine runs the library's read loop for the connection's life.
+func (c *Conn) Start(t *gotrack.Tracker) {
 	if c.pc != nil {
-		c.pc.start(goFn)
+		c.pc.start(t)
 		return
 	}
-	if !goFn(c.gc.ReadLoop) {
+	if !t.Go(c.gc.ReadLoop) {
 		_ = c.nc.Close()
 	}
 }
