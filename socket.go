@@ -134,9 +134,9 @@ type Socket struct {
 	// live and plainOut mirror state == stateConnected and len(anyOut) == 0
 	// (both set under mu), so that a broadcast's write to this socket, once
 	// per recipient, takes no lock in the common case.
-	live          atomic.Bool
-	plainOut      atomic.Bool
-	acks          map[uint64]pendingAck
+	live     atomic.Bool
+	plainOut atomic.Bool
+	acks     map[uint64]pendingAck
 	// What the socket's goroutine runs (for Shutdown's report of stuck
 	// handlers): a kind ("event", "connection handler", ...), the event's
 	// name, and since when.
