@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -173,4 +174,22 @@ func (p *ownRedisPair) restart() {
 	waitCount(p.t, p.a.io, 2)
 	waitCount(p.t, p.b.io, 2)
 	time.Sleep(200 * time.Millisecond) // the subscriptions are back
+}
+
+// A Streams server reads what is added to the stream from the moment its
+// main namespace exists: an emit made right after NewServer returns is not
+// lost to the reader's first XREAD (which "$" would have made it).
+func TestStreamsReadsFromCreation(t *testing.T) {
+	t.Parallel()
+	client := newClient(t, redisAddr)
+	ctx := context.Background()
+	for i := range 10 {
+		key := randomKey(t)
+		g := newGoNode(t, client, key, "G", "streams")
+		em := redisadapter.NewStreamsEmitter(client, redisadapter.StreamsEmitterOptions{StreamName: key})
+		if err := em.ServerSideEmit(ctx, "ping-server", i); err != nil {
+			t.Fatal(err)
+		}
+		g.expectSide(t, fmt.Sprintf("[%d]", i))
+	}
 }

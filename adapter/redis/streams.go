@@ -233,13 +233,32 @@ func (t *streamsTransport) Subscribe(ctx context.Context, nsp string, deliver fu
 	}
 	t.mu.Lock()
 	t.nsps[nsp] = deliver
-	if !t.reading {
-		t.reading = true
+	start := !t.reading
+	t.reading = true
+	if start {
 		t.wg.Add(1)
-		go t.readStream()
 	}
 	t.mu.Unlock()
+	if start {
+		go t.readStream(t.streamEnd(ctx))
+	}
 	return nil
+}
+
+// streamEnd returns the id of the stream's last entry ("0-0" when it has
+// none), so that reading starts right after what is there now: an entry
+// added between this call and the first XREAD is read too, where "$"
+// would skip it (a server that has just started would miss the emits of
+// its first moments). "$" only when Redis does not answer.
+func (t *streamsTransport) streamEnd(ctx context.Context) string {
+	last, err := t.client.XRevRangeN(ctx, t.opts.StreamName, "+", "-", 1).Result()
+	switch {
+	case err != nil:
+		return "$"
+	case len(last) == 0:
+		return "0-0"
+	}
+	return last[0].ID
 }
 
 func (t *streamsTransport) Unsubscribe(nsp string) {
@@ -384,12 +403,11 @@ func (t *streamsTransport) MissedPackets(ctx context.Context, nsp string, rooms 
 	return out, nil
 }
 
-// readStream reads the stream from the entries added after the first
-// namespace subscribed, routes each to its namespace, and after a lost
+// readStream reads the stream from the entries added after last (the end
+// of the stream when the first namespace subscribed), routes each to its namespace, and after a lost
 // connection resumes from the last entry read.
-func (t *streamsTransport) readStream() {
+func (t *streamsTransport) readStream(last string) {
 	defer t.wg.Done()
-	last := "$"
 	backoff := 50 * time.Millisecond
 	down := false
 	for t.ctx.Err() == nil {
