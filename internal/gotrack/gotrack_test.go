@@ -2,6 +2,7 @@ package gotrack
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,5 +165,87 @@ func TestTrackerRelease(t *testing.T) {
 			t.Fatalf("%d workers still alive after Release", w)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// GoThen: the tracker waits for the function, not for what it returns,
+// which runs next on the same goroutine; that goroutine then serves the
+// tracker again.
+func TestTrackerGoThen(t *testing.T) {
+	var tr Tracker
+	release := make(chan struct{})
+	ran := make(chan string, 2)
+	tr.GoThen(func() func() {
+		ran <- "first"
+		return func() { <-release; ran <- "then" }
+	})
+	if got := <-ran; got != "first" {
+		t.Fatalf("ran %q", got)
+	}
+	waited := make(chan struct{})
+	go func() { tr.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait waited for the function GoThen's returned")
+	}
+	close(release)
+	if got := <-ran; got != "then" {
+		t.Fatalf("ran %q", got)
+	}
+	// A GoThen whose function returns nil is a Go.
+	done := make(chan struct{})
+	tr.GoThen(func() func() { close(done); return nil })
+	<-done
+	tr.Wait()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.workers != 0 || tr.n != 0 {
+		t.Fatalf("after Wait: %d workers, %d running", tr.workers, tr.n)
+	}
+}
+
+// PushVia: when no goroutine runs the tasks, later is offered their loop;
+// if it takes it, the tasks run where it calls the loop, with tasks pushed
+// meanwhile after them, in order; if it refuses, a goroutine runs them.
+func TestSerialPushVia(t *testing.T) {
+	for _, take := range []bool{true, false} {
+		var tr Tracker
+		s := Serial{T: &tr}
+		var order []int
+		var mu sync.Mutex
+		add := func(i int) func() { return func() { mu.Lock(); order = append(order, i); mu.Unlock() } }
+		var loop func()
+		offered := 0
+		later := func(run func()) bool {
+			offered++
+			if take {
+				loop = run
+			}
+			return take
+		}
+		gate := make(chan struct{}) // the first task waits until the others are queued
+		s.PushVia(func() { <-gate; add(1)() }, later)
+		s.PushVia(add(2), later) // a loop is claimed: queued, not offered
+		s.Push(add(3))
+		close(gate)
+		if offered != 1 {
+			t.Fatalf("take=%v: offered %d times, want 1", take, offered)
+		}
+		if take {
+			if !s.Busy() {
+				t.Fatal("the tasks' loop was taken but the Serial is not busy")
+			}
+			tr.Run(loop)
+		}
+		tr.Wait()
+		mu.Lock()
+		if !slices.Equal(order, []int{1, 2, 3}) {
+			t.Fatalf("take=%v: order %v", take, order)
+		}
+		mu.Unlock()
+		if s.Busy() {
+			t.Fatalf("take=%v: still busy", take)
+		}
 	}
 }
