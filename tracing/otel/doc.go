@@ -75,5 +75,8 @@
 //     them).
 //
 // Without either, the connect span's parent is the span of the socket's
-// context, if any. Trace context inside event arguments is not read.
+// context, if any: a span an HTTP middleware (otelhttp) put into the
+// request's context reaches the socket when the session keeps that
+// context (socketio.Config.Engine.SessionContext, e.g.
+// engineio.KeepRequestContext); by default it keeps none. Trace context inside event arguments is not read.
 package otel

@@ -20,6 +20,7 @@ import (
 
 	socketio "github.com/gosio/socketio"
 	"github.com/gosio/socketio/client"
+	"github.com/gosio/socketio/engineio"
 	siootel "github.com/gosio/socketio/tracing/otel"
 )
 
@@ -40,7 +41,9 @@ func newTraced(t *testing.T, opts siootel.Options, wrap func(http.Handler) http.
 	t.Helper()
 	sr := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
-	io, err := socketio.NewServer(socketio.Config{})
+	// The middleware's span reaches the sockets through the request's
+	// context, which the session keeps when asked.
+	io, err := socketio.NewServer(socketio.Config{Engine: engineio.Config{SessionContext: engineio.KeepRequestContext}})
 	if err != nil {
 		t.Fatal(err)
 	}
