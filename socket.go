@@ -965,14 +965,7 @@ func (s *Socket) enqueueEvent(task func(), size int) {
 	s.queue.PushVia(func() {
 		defer s.pendingBytes.Add(-n)
 		task()
-	}, s.runAfterRead)
-}
-
-// runAfterRead offers the loop of the socket's handlers to the goroutine
-// that read the event, counted by the server's tracker as the handlers'
-// own goroutine would be.
-func (s *Socket) runAfterRead(run func()) bool {
-	return s.ec.conn.RunAfterDelivery(func() { s.nsp.srv.track.Run(run) })
+	}, s.ec.conn)
 }
 
 // overflow closes the connection of a client whose events pile up.

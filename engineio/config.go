@@ -109,8 +109,8 @@ type Config struct {
 	//
 	// A panic in any hook of the HTTP path (AllowRequest, InitialHeaders,
 	// Headers, OnConnectionError, GenerateID, SessionContext,
-	// CORS.AllowOrigin) is logged
-	// with its stack and answers that request with 500.
+	// CORS.AllowOrigin) is logged with its stack and answers that request
+	// with 500.
 	GenerateID func(r *http.Request) (string, error)
 
 	// HTTPCompression sets the threshold, in bytes, from which polling

@@ -266,9 +266,9 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
 				"method", r.Method, "url", r.URL.String(), "stack", string(debug.Stack()))
 			// The user hooks of the HTTP path (AllowRequest, Headers,
 			// InitialHeaders, CORS.AllowOrigin, GenerateID,
-			// SessionContext, OnConnectionError) run before anything is written, so the
-			// client gets a 500, as from a panicking net/http handler
-			// that recovers, rather than an empty 200.
+			// SessionContext, OnConnectionError) run before anything is
+			// written, so the client gets a 500, as from a panicking
+			// net/http handler that recovers, rather than an empty 200.
 			s.writeStatus(w, r, http.StatusInternalServerError, "internal server error")
 		}
 	}()

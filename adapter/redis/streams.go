@@ -404,8 +404,8 @@ func (t *streamsTransport) MissedPackets(ctx context.Context, nsp string, rooms 
 }
 
 // readStream reads the stream from the entries added after last (the end
-// of the stream when the first namespace subscribed), routes each to its namespace, and after a lost
-// connection resumes from the last entry read.
+// of the stream when the first namespace subscribed), routes each to its
+// namespace, and after a lost connection resumes from the last entry read.
 func (t *streamsTransport) readStream(last string) {
 	defer t.wg.Done()
 	backoff := 50 * time.Millisecond

@@ -267,6 +267,7 @@ type Serial struct {
 	mu      sync.Mutex
 	tasks   []func()
 	running bool
+	counted func() // the loop, counted by T (PushVia); made once
 }
 
 // Push queues a task.
@@ -283,13 +284,21 @@ func (s *Serial) Push(task func()) {
 	s.mu.Unlock()
 }
 
+// A Reader is a goroutine that may take a Serial's loop on it (see
+// PushVia): engineio.Conn's RunAfterDelivery, the read pass that delivered
+// the task's message.
+type Reader interface {
+	RunAfterDelivery(run func()) bool
+}
+
 // PushVia queues a task like Push, but when no goroutine runs the tasks
-// it first offers their loop to later, which reports whether it takes it:
-// that is, whether it will call the function it was given, soon, on a
-// goroutine of the same Tracker (a reader running the handlers of what
-// it read, say, instead of waking another goroutine). If later refuses, a
-// goroutine is started as by Push.
-func (s *Serial) PushVia(task func(), later func(run func()) bool) {
+// it first offers their loop to r, which reports whether it takes it:
+// whether it will call the function it was given soon (a reader running
+// the handlers of what it read, instead of waking another goroutine). The
+// loop it is given counts itself in the Serial's Tracker, as Push's
+// goroutine would be counted. If r refuses, a goroutine is started as by
+// Push.
+func (s *Serial) PushVia(task func(), r Reader) {
 	s.mu.Lock()
 	s.tasks = append(s.tasks, task)
 	if s.running {
@@ -297,8 +306,12 @@ func (s *Serial) PushVia(task func(), later func(run func()) bool) {
 		return
 	}
 	s.running = true
+	if s.counted == nil {
+		s.counted = func() { s.T.Run(s.loop) }
+	}
+	counted := s.counted
 	s.mu.Unlock()
-	if later(s.loop) {
+	if r.RunAfterDelivery(counted) {
 		return
 	}
 	if !s.T.Go(s.loop) {

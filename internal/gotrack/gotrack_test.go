@@ -205,9 +205,10 @@ func TestTrackerGoThen(t *testing.T) {
 	}
 }
 
-// PushVia: when no goroutine runs the tasks, later is offered their loop;
-// if it takes it, the tasks run where it calls the loop, with tasks pushed
-// meanwhile after them, in order; if it refuses, a goroutine runs them.
+// PushVia: when no goroutine runs the tasks, the reader is offered their
+// loop; if it takes it, the tasks run where it calls the loop (counted by
+// the tracker), with tasks pushed meanwhile after them, in order; if it
+// refuses, a goroutine runs them.
 func TestSerialPushVia(t *testing.T) {
 	for _, take := range []bool{true, false} {
 		var tr Tracker
@@ -215,28 +216,22 @@ func TestSerialPushVia(t *testing.T) {
 		var order []int
 		var mu sync.Mutex
 		add := func(i int) func() { return func() { mu.Lock(); order = append(order, i); mu.Unlock() } }
-		var loop func()
-		offered := 0
-		later := func(run func()) bool {
-			offered++
-			if take {
-				loop = run
-			}
-			return take
-		}
+		r := &fakeReader{take: take}
 		gate := make(chan struct{}) // the first task waits until the others are queued
-		s.PushVia(func() { <-gate; add(1)() }, later)
-		s.PushVia(add(2), later) // a loop is claimed: queued, not offered
+		s.PushVia(func() { <-gate; add(1)() }, r)
+		s.PushVia(add(2), r) // a loop is claimed: queued, not offered
 		s.Push(add(3))
 		close(gate)
-		if offered != 1 {
-			t.Fatalf("take=%v: offered %d times, want 1", take, offered)
+		if r.offered != 1 {
+			t.Fatalf("take=%v: offered %d times, want 1", take, r.offered)
 		}
 		if take {
 			if !s.Busy() {
 				t.Fatal("the tasks' loop was taken but the Serial is not busy")
 			}
-			tr.Run(loop)
+			ran := make(chan struct{})
+			go func() { r.loop(); close(ran) }()
+			<-ran
 		}
 		tr.Wait()
 		mu.Lock()
@@ -248,4 +243,19 @@ func TestSerialPushVia(t *testing.T) {
 			t.Fatalf("take=%v: still busy", take)
 		}
 	}
+}
+
+// fakeReader takes (or refuses) the loops offered to it.
+type fakeReader struct {
+	take    bool
+	offered int
+	loop    func()
+}
+
+func (r *fakeReader) RunAfterDelivery(run func()) bool {
+	r.offered++
+	if r.take {
+		r.loop = run
+	}
+	return r.take
 }

@@ -458,8 +458,9 @@ func (c *Conn) clearPolledDeadlineLocked() {
 }
 
 // refreshDeadlineLocked keeps the write deadline of a connection read by
-// its own goroutine (not polled) at least writeTimeout/2 ahead. Refreshing costs a timer update, so it happens only when less than
-// half of writeTimeout is left. Called with wmu held.
+// its own goroutine (not polled) at least writeTimeout/2 ahead.
+// Refreshing costs a timer update, so it happens only when less than half
+// of writeTimeout is left. Called with wmu held.
 func (c *Conn) refreshDeadlineLocked() {
 	if now := time.Now(); now.Sub(c.deadlineAt) > writeTimeout/2 {
 		_ = c.nc.SetWriteDeadline(now.Add(writeTimeout))
