@@ -85,7 +85,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: c, sessions: make(map[string]*Conn), closed: make(map[string]*Conn), writers: newWriterPool()}
+	s := &Server{cfg: c, sessions: make(map[string]*Conn), closed: make(map[string]*Conn)}
+	initWriterPool(s)
 	s.upgrader = ws.NewUpgrader(wsHandler{s}, ws.Options{
 		MaxMessage:     c.MaxPayload,
 		Compression:    c.PerMessageDeflate,

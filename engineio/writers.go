@@ -23,6 +23,7 @@ type writerPool struct {
 	head    int
 	running int
 	max     int
+	run     func() // a writer's loop, made once (see newWriterPool)
 }
 
 // schedule puts c at the back of the ready list. c.writing is set by the
@@ -38,7 +39,7 @@ func (p *writerPool) schedule(s *Server, c *Conn) {
 	// The caller holds c.mu (kickLocked): nothing here may close c. The
 	// engine's tracker is never closed, so Go does not refuse; were it to,
 	// the session would stay listed and the next writer would take it.
-	if start && !s.track.Go(func() { p.work(s) }) {
+	if start && !s.track.Go(p.run) {
 		p.mu.Lock()
 		p.running--
 		p.mu.Unlock()
@@ -86,8 +87,11 @@ func (p *writerPool) work(s *Server) {
 	}
 }
 
-func newWriterPool() writerPool {
-	return writerPool{max: max(1, runtime.GOMAXPROCS(0))}
+// initWriterPool readies s's writer pool.
+func initWriterPool(s *Server) {
+	p := &s.writers
+	p.max = max(1, runtime.GOMAXPROCS(0))
+	p.run = func() { p.work(s) }
 }
 
 // flushPooled writes what the session has queued, once, for the writer

@@ -41,7 +41,7 @@ type worker struct {
 // task is a function for a worker: f, or then (see GoThen).
 type task struct {
 	f    func()
-	then func() func()
+	then Then
 }
 
 func (k task) none() bool { return k.f == nil && k.then == nil }
@@ -51,12 +51,23 @@ func (k task) none() bool { return k.f == nil && k.then == nil }
 // idle.
 func (t *Tracker) Go(f func()) bool { return t.goTask(task{f: f}) }
 
-// GoThen is Go for a function that may return another, which the same
+// GoThen is Go for work that may return a function, which the same
 // goroutine runs next without the tracker counting it: Wait and Close do
 // not wait for it (it may be counted by a tracker of its own, with Run).
 // A reader whose handlers belong to another component uses it: the read
 // is the tracker's, the handlers are not.
-func (t *Tracker) GoThen(f func() func()) bool { return t.goTask(task{then: f}) }
+func (t *Tracker) GoThen(w Then) bool { return t.goTask(task{then: w}) }
+
+// Then is work for GoThen. RunThen does the tracker's part and returns
+// what runs next (nil for nothing). A pointer type implementing it is
+// handed to GoThen without an allocation, unlike a method value.
+type Then interface{ RunThen() func() }
+
+// ThenFunc makes a function a Then.
+type ThenFunc func() func()
+
+// RunThen calls f.
+func (f ThenFunc) RunThen() func() { return f() }
 
 func (t *Tracker) goTask(f task) bool {
 	t.mu.Lock()
@@ -86,7 +97,7 @@ func (t *Tracker) work(f task) {
 	for {
 		var next func()
 		if f.then != nil {
-			next = f.then()
+			next = f.then.RunThen()
 		} else {
 			f.f()
 		}
@@ -348,13 +359,22 @@ func (s *Serial) loop() {
 		s.mu.Lock()
 		if len(s.tasks) == 0 {
 			s.running = false
-			s.tasks = nil
+			if cap(s.tasks) > 1 {
+				s.tasks = nil // a burst's array goes
+			}
 			s.mu.Unlock()
 			return
 		}
 		task := s.tasks[0]
 		s.tasks[0] = nil
-		s.tasks = s.tasks[1:]
+		if len(s.tasks) == 1 {
+			// Keep what is left of the array: the next task, often
+			// alone, then needs no allocation (an idle Serial keeps
+			// at most one slot).
+			s.tasks = s.tasks[:0]
+		} else {
+			s.tasks = s.tasks[1:]
+		}
 		s.mu.Unlock()
 		task()
 	}

@@ -175,10 +175,10 @@ func TestTrackerGoThen(t *testing.T) {
 	var tr Tracker
 	release := make(chan struct{})
 	ran := make(chan string, 2)
-	tr.GoThen(func() func() {
+	tr.GoThen(ThenFunc(func() func() {
 		ran <- "first"
 		return func() { <-release; ran <- "then" }
-	})
+	}))
 	if got := <-ran; got != "first" {
 		t.Fatalf("ran %q", got)
 	}
@@ -195,7 +195,7 @@ func TestTrackerGoThen(t *testing.T) {
 	}
 	// A GoThen whose function returns nil is a Go.
 	done := make(chan struct{})
-	tr.GoThen(func() func() { close(done); return nil })
+	tr.GoThen(ThenFunc(func() func() { close(done); return nil }))
 	<-done
 	tr.Wait()
 	tr.mu.Lock()

@@ -142,7 +142,7 @@ func (pc *pollConn) start(t *gotrack.Tracker) {
 // ready is called by the poller when the connection is readable.
 func (pc *pollConn) ready() {
 	if pc.busy.CompareAndSwap(false, true) {
-		if !pc.track.GoThen(pc.readPass) {
+		if !pc.track.GoThen(pc) {
 			pc.busy.Store(false)
 			pc.shutdown(net.ErrClosed)
 		}
@@ -184,6 +184,9 @@ func (pc *pollConn) releaseBuf() {
 		pc.buf = nil
 	}
 }
+
+// RunThen runs a read pass for the tracker (gotrack.Then).
+func (pc *pollConn) RunThen() func() { return pc.readPass() }
 
 // readPass reads what the connection has, delivers its messages, and
 // re-arms it with the poller. It returns what the Handler asked to run
@@ -227,7 +230,10 @@ func (pc *pollConn) readPass() (after func()) {
 			pc.deliverClose()
 		}
 	} else {
-		_ = pc.rc.Control(func(fd uintptr) { pc.poll.rearm(int(fd)) })
+		op := getFDOp()
+		op.poll = pc.poll
+		_ = pc.rc.Control(op.rearm)
+		op.put()
 	}
 	return after
 }
@@ -235,12 +241,11 @@ func (pc *pollConn) readPass() (after func()) {
 // read reads once without waiting: errWouldBlock when nothing is there,
 // io.EOF when the peer has closed.
 func (pc *pollConn) read(p []byte) (int, error) {
-	var n int
-	var rerr error
-	err := pc.rc.Read(func(fd uintptr) bool {
-		n, rerr = readNow(fd, p)
-		return true
-	})
+	op := getFDOp()
+	op.p = p
+	err := pc.rc.Read(op.read)
+	n, rerr := op.n, op.err
+	op.put()
 	switch {
 	case err != nil:
 		return 0, err
@@ -250,6 +255,43 @@ func (pc *pollConn) read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// fdOp carries one raw read, write or re-arm through a syscall.RawConn
+// callback: its callbacks are made once per pooled fdOp, not once per call
+// (a closure handed to RawConn escapes, so each would be an allocation).
+type fdOp struct {
+	p    []byte   // read into
+	bufs [][]byte // write from
+	poll *poller  // re-arm with
+	n    int
+	err  error
+
+	read  func(fd uintptr) bool
+	write func(fd uintptr) bool
+	rearm func(fd uintptr)
+}
+
+var fdOps = sync.Pool{New: func() any {
+	op := &fdOp{}
+	op.read = func(fd uintptr) bool {
+		op.n, op.err = readNow(fd, op.p)
+		return true
+	}
+	op.write = func(fd uintptr) bool {
+		op.n, op.err = writevNow(int(fd), op.bufs)
+		return true
+	}
+	op.rearm = func(fd uintptr) { op.poll.rearm(int(fd)) }
+	return op
+}}
+
+func getFDOp() *fdOp { return fdOps.Get().(*fdOp) }
+
+// put returns op to the pool, holding no buffer.
+func (op *fdOp) put() {
+	op.p, op.bufs, op.poll, op.n, op.err = nil, nil, nil, 0, nil
+	fdOps.Put(op)
 }
 
 // parse handles the complete frames at the start of the buffer and keeps the

@@ -395,15 +395,14 @@ func (c *Conn) TryWriteFrames(frames []Frame) (bool, error) {
 	// The write does not wait. (The runtime would refuse it once a
 	// deadline set by a blocking write had passed: a polled connection's
 	// blocking writes clear theirs when done, so none is set here.)
-	var n int
-	var werr error
-	err := c.pc.rc.Write(func(fd uintptr) bool {
-		n, werr = writevNow(int(fd), bufs)
-		return true
-	})
+	op := getFDOp()
+	op.bufs = bufs
+	err := c.pc.rc.Write(op.write)
+	n := op.n
 	if err == nil {
-		err = werr
+		err = op.err
 	}
+	op.put()
 	done := err == nil && n == want
 	if err == nil && !done {
 		// Keep the unwritten part; the frames' bytes are immutable.
@@ -507,12 +506,18 @@ func (c *Conn) CloseNow() {
 // AppendFrame appends a complete, unmasked, final server frame holding
 // payload to dst.
 func AppendFrame(dst []byte, binaryMsg bool, payload []byte) []byte {
+	return append(AppendFrameHeader(dst, binaryMsg, len(payload)), payload...)
+}
+
+// AppendFrameHeader appends the header of an unmasked final frame of n
+// payload bytes (text, or binary with binaryMsg); at most
+// MaxFrameHeader bytes.
+func AppendFrameHeader(dst []byte, binaryMsg bool, n int) []byte {
 	op := byte(0x1)
 	if binaryMsg {
 		op = 0x2
 	}
 	dst = append(dst, 0x80|op)
-	n := len(payload)
 	switch {
 	case n < 126:
 		dst = append(dst, byte(n))
@@ -523,8 +528,11 @@ func AppendFrame(dst []byte, binaryMsg bool, payload []byte) []byte {
 		dst = append(dst, 127)
 		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
 	}
-	return append(dst, payload...)
+	return dst
 }
+
+// MaxFrameHeader is the longest header AppendFrameHeader writes.
+const MaxFrameHeader = 10
 
 type eventAdapter struct{ up *Upgrader }
 
