@@ -209,7 +209,8 @@ func splitArray(data []byte) ([]json.RawMessage, error) {
 	if i >= len(data) || data[i] != '[' {
 		return nil, errors.New("not a JSON array")
 	}
-	var elems []json.RawMessage
+	// An event is its name and an argument or two: one allocation.
+	elems := make([]json.RawMessage, 0, 4)
 	end, err := scanContainer(data, i, 0, func(_ []byte, _ bool, at int) (int, error) {
 		end, err := skipValue(data, at, 1)
 		if err == nil {

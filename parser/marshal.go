@@ -37,6 +37,9 @@ func Marshal(v any) (data json.RawMessage, attachments [][]byte, err error) {
 // MarshalArgs encodes args as a JSON array with Marshal: the payload of an
 // EVENT (after the name) or of an ACK.
 func MarshalArgs(args ...any) (data json.RawMessage, attachments [][]byte, err error) {
+	if b, ok := marshalScalars(nil, args); ok {
+		return b, nil, nil
+	}
 	if args == nil {
 		args = []any{}
 	}
@@ -50,6 +53,9 @@ func MarshalArgs(args ...any) (data json.RawMessage, attachments [][]byte, err e
 func NewEvent(nsp, name string, args ...any) (*Packet, error) {
 	if IsReservedEvent(name) {
 		return nil, invalidf("reserved event name %q", name)
+	}
+	if b, ok := marshalScalars(&name, args); ok {
+		return newPacket(Event, nsp, b, nil), nil
 	}
 	data, atts, err := Marshal(append([]any{name}, args...))
 	if err != nil {

@@ -97,6 +97,12 @@ func restore(v any, atts [][]byte) (any, error) {
 // struct, a string) receives that base64 string. Use []byte fields for binary
 // data, or decode into *any.
 func Unmarshal(raw json.RawMessage, attachments [][]byte, v any) error {
+	if ps, ok := v.(*string); ok && ps != nil {
+		if s, ok := plainString(raw); ok {
+			*ps = s // what encoding/json gives, without its machinery
+			return nil
+		}
+	}
 	if len(attachments) == 0 {
 		return json.Unmarshal(raw, v)
 	}
