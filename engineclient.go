@@ -411,6 +411,19 @@ func (cl *engineClient) disconnectAll() {
 
 // encode turns a packet into Engine.IO messages, encoded once.
 func (s *Server) encode(p *parser.Packet) ([]*engineio.Message, error) {
+	if _, ok := s.cfg.Parser.(parser.JSONParser); ok {
+		// The default parser, without its list of messages.
+		text, atts, err := parser.Encode(p)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*engineio.Message, 1+len(atts))
+		out[0] = engineio.NewMessage(text)
+		for i, a := range atts {
+			out[1+i] = engineio.NewBinaryMessage(a)
+		}
+		return out, nil
+	}
 	msgs, err := s.cfg.Parser.Encode(p)
 	if err != nil {
 		return nil, err

@@ -834,7 +834,7 @@ func (s *Socket) onEvent(p *parser.Packet) {
 	if o := s.nsp.srv.obs.Load(); o != nil && len(o.ackSent) > 0 && p.HasID {
 		ev.received = time.Now()
 	}
-	s.enqueueEvent(func() { s.dispatch(ev) }, size)
+	s.enqueueEvent(ev)
 }
 
 // errMiddlewarePanicked is the refusal an observer sees when a packet
@@ -944,16 +944,16 @@ func (s *Socket) enqueue(task func()) {
 	s.queue.Push(task)
 }
 
-// enqueueEvent queues an incoming event of size bytes. Its bytes count
+// enqueueEvent queues an incoming event for its handlers. Its size counts
 // against MaxPendingBytes until its handlers have returned; an event that
 // finds nothing else pending is always taken, whatever its size.
-func (s *Socket) enqueueEvent(task func(), size int) {
+func (s *Socket) enqueueEvent(ev *Event) {
 	cfg := &s.nsp.srv.cfg
 	if s.queue.Len() >= cfg.MaxPendingEvents {
 		s.overflow(errTooManyEvents)
 		return
 	}
-	n := int64(size)
+	n := int64(ev.size)
 	if total := s.pendingBytes.Add(n); total > int64(cfg.MaxPendingBytes) && total != n {
 		s.pendingBytes.Add(-n)
 		s.overflow(errTooManyEventBytes)
@@ -964,7 +964,7 @@ func (s *Socket) enqueueEvent(task func(), size int) {
 	// less per event; see engineio.Conn.RunAfterDelivery).
 	s.queue.PushVia(func() {
 		defer s.pendingBytes.Add(-n)
-		task()
+		s.dispatch(ev)
 	}, s.ec.conn)
 }
 

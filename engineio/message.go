@@ -19,9 +19,11 @@ type Message struct {
 
 	textOnce sync.Once
 	text     []byte // polling record / b64 text frame payload
+	// For a text message, textOnce also makes frame: the text with the
+	// WebSocket header in front, one allocation for both forms.
 
-	frameOnce sync.Once
-	frame     []byte // complete WebSocket frame (binary frame for binary data)
+	frameOnce sync.Once // binary messages
+	frame     []byte    // complete WebSocket frame (binary frame for binary data)
 
 	b64FrameOnce sync.Once
 	b64Frame     []byte // complete WebSocket text frame with the b64 encoding
@@ -62,7 +64,16 @@ func (m *Message) size() int { return len(m.pkt.Data) + 1 }
 // textForm returns the text encoding ("4hello", "bAQID", "2").
 func (m *Message) textForm() []byte {
 	m.textOnce.Do(func() {
-		m.text = m.pkt.AppendText(make([]byte, 0, m.pkt.EncodedLen()))
+		n := m.pkt.EncodedLen()
+		if m.pkt.Binary {
+			m.text = m.pkt.AppendText(make([]byte, 0, n))
+			return
+		}
+		buf := ws.AppendFrameHeader(make([]byte, 0, ws.MaxFrameHeader+n), false, n)
+		hdr := len(buf)
+		buf = m.pkt.AppendText(buf)
+		m.frame = buf[:len(buf):len(buf)]
+		m.text = m.frame[hdr:]
 	})
 	return m.text
 }
@@ -78,6 +89,6 @@ func (m *Message) wsFrame(b64 bool) ws.Frame {
 		m.b64FrameOnce.Do(func() { m.b64Frame = ws.AppendFrame(nil, false, m.textForm()) })
 		return ws.Frame{Payload: m.textForm(), Wire: m.b64Frame}
 	}
-	m.frameOnce.Do(func() { m.frame = ws.AppendFrame(nil, false, m.textForm()) })
-	return ws.Frame{Payload: m.textForm(), Wire: m.frame}
+	text := m.textForm() // makes the frame too
+	return ws.Frame{Payload: text, Wire: m.frame}
 }
