@@ -960,7 +960,7 @@ func (s *Socket) enqueueEvent(ev *Event) {
 		return
 	}
 	// Read from a polled WebSocket, the handlers run on the reader's
-	// goroutine once it has re-armed the connection (one goroutine hop
+	// goroutine once its read pass has ended (one goroutine hop
 	// less per event; see engineio.Conn.RunAfterDelivery).
 	s.queue.PushVia(func() {
 		defer s.pendingBytes.Add(-n)

@@ -299,8 +299,8 @@ type Conn struct {
 
 	deliverMu sync.Mutex // one message handler at a time
 	// after is what a message handler asked to run once the WebSocket
-	// read pass that delivered the message has re-armed the connection
-	// (RunAfterDelivery); under deliverMu.
+	// read pass that delivered the message has ended (RunAfterDelivery);
+	// under deliverMu.
 	after func()
 
 	mu        sync.Mutex
@@ -969,7 +969,7 @@ func (c *Conn) deliver(data []byte, binary bool, fromPass bool) {
 // that read the message, instead of the handler starting a goroutine of
 // its own for f. It reports whether it will: only for a message read by
 // the server's readiness poller from a WebSocket (a read pass, which runs
-// f once it has re-armed the connection, so f may block while further
+// f once the pass has ended, so f may block while further
 // messages are read and delivered by other passes), and for one f per
 // read pass. When it reports false, the caller runs f its own way.
 func (c *Conn) RunAfterDelivery(f func()) bool {

@@ -13,9 +13,11 @@ const pollSupported = true
 
 // poller waits for connections to become readable with one epoll set for
 // the whole process, so that an idle connection holds no goroutine and no
-// read buffer. Each fd is registered one-shot: when it is reported, one
-// goroutine reads what is there and re-arms it; a connection is therefore
-// read by one goroutine at a time.
+// read buffer. Each fd is registered edge-triggered: when it is reported,
+// one goroutine reads what is there (pollConn.readPass); a report that
+// comes while it reads makes it, or a goroutine after it, read again. A
+// connection is therefore read by one goroutine at a time, and watching
+// it again after a read costs no system call.
 //
 // The waiting goroutine exists only while connections are registered: it
 // ends when the last one leaves and starts again with the next.
@@ -54,7 +56,11 @@ func getPoller() *poller {
 	return &thePoller
 }
 
-const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+// pollEvents: edge-triggered (-EPOLLET, which the syscall package spells
+// as a negative int), so that a connection needs no system call to be
+// watched again after a read pass; pollConn.again keeps a report that
+// comes while a pass runs.
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | -syscall.EPOLLET
 
 // add registers c's fd, armed. It runs inside the fd's RawConn.Control, so
 // the fd cannot be closed meanwhile.
@@ -71,12 +77,6 @@ func (p *poller) add(fd int, c *pollConn) error {
 		go p.loop()
 	}
 	return nil
-}
-
-// rearm reports fd again once it is readable. Run inside RawConn.Control.
-func (p *poller) rearm(fd int) {
-	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(fd)}
-	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, fd, &ev)
 }
 
 // del forgets fd. Run inside RawConn.Control, before the fd is closed.

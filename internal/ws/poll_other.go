@@ -15,7 +15,6 @@ type poller struct{}
 func getPoller() *poller { return nil }
 
 func (p *poller) add(int, *pollConn) error { return errNoPoller }
-func (p *poller) rearm(int)                {}
 func (p *poller) del(int, *pollConn)       {}
 
 func writevNow(int, [][]byte) (int, error) { return 0, errNoPoller }

@@ -33,7 +33,8 @@ const pooledReadSize = 4096
 
 // readsPerPass bounds the reads of one pass, so that a busy connection
 // cannot keep its goroutine forever; the poller reports it again at once.
-const readsPerPass = 16
+// (A variable for a test.)
+var readsPerPass = 16
 
 type pollConn struct {
 	c     *Conn
@@ -43,6 +44,7 @@ type pollConn struct {
 	track *gotrack.Tracker // runs the read passes
 
 	busy   atomic.Bool // a goroutine reads the connection (or delivers its close)
+	again  atomic.Bool // reported readable while busy: read once more
 	closed atomic.Bool
 	err    error // why the connection ended; set once, before closed
 	errMu  sync.Mutex
@@ -141,6 +143,9 @@ func (pc *pollConn) start(t *gotrack.Tracker) {
 
 // ready is called by the poller when the connection is readable.
 func (pc *pollConn) ready() {
+	// The registration is edge-triggered: a report while a pass runs is
+	// not repeated, so the pass is told to look again.
+	pc.again.Store(true)
 	if pc.busy.CompareAndSwap(false, true) {
 		if !pc.track.GoThen(pc) {
 			pc.busy.Store(false)
@@ -188,18 +193,21 @@ func (pc *pollConn) releaseBuf() {
 // RunThen runs a read pass for the tracker (gotrack.Then).
 func (pc *pollConn) RunThen() func() { return pc.readPass() }
 
-// readPass reads what the connection has, delivers its messages, and
-// re-arms it with the poller. It returns what the Handler asked to run
-// after the pass (PassEnder), for the same goroutine to run uncounted.
+// readPass reads what the connection has and delivers its messages. It
+// returns what the Handler asked to run after the pass (PassEnder), for
+// the same goroutine to run uncounted.
 func (pc *pollConn) readPass() (after func()) {
+	pc.again.Store(false) // this pass reads what was reported so far
 	if pc.n > 0 {
 		pc.parse() // bytes that came with the handshake
 	}
+	more := true // the socket may hold more than was read
 	for i := 0; i < readsPerPass && !pc.closed.Load(); i++ {
 		pc.take(pooledReadSize)
 		space := pc.space()
 		n, err := pc.read(space)
 		if err == errWouldBlock {
+			more = false
 			break
 		}
 		if err != nil {
@@ -211,8 +219,8 @@ func (pc *pollConn) readPass() (after func()) {
 		if n < len(space) {
 			// A short read took everything the socket had: stop here
 			// rather than pay a read that finds nothing. What arrives
-			// meanwhile is reported again, since re-arming the one-shot
-			// registration checks the fd's state (epoll_ctl MOD).
+			// later is reported again (each arrival is an edge).
+			more = false
 			break
 		}
 	}
@@ -224,16 +232,20 @@ func (pc *pollConn) readPass() (after func()) {
 		after = pc.up.passEnd.OnPassEnd(pc.c)
 	}
 	pc.delivered = false
+	if more {
+		pc.again.Store(true) // the pass stopped at its bound
+	}
 	pc.busy.Store(false)
-	if pc.closed.Load() {
+	switch {
+	case pc.closed.Load():
 		if pc.busy.CompareAndSwap(false, true) {
 			pc.deliverClose()
 		}
-	} else {
-		op := getFDOp()
-		op.poll = pc.poll
-		_ = pc.rc.Control(op.rearm)
-		op.put()
+	case pc.again.Load():
+		// Reported during the pass (or cut short by the bound): no
+		// new edge will come for it, so another pass reads it, on a
+		// goroutine of its own while this one runs after.
+		pc.ready()
 	}
 	return after
 }
@@ -257,19 +269,17 @@ func (pc *pollConn) read(p []byte) (int, error) {
 	return n, nil
 }
 
-// fdOp carries one raw read, write or re-arm through a syscall.RawConn
+// fdOp carries one raw read or write through a syscall.RawConn
 // callback: its callbacks are made once per pooled fdOp, not once per call
 // (a closure handed to RawConn escapes, so each would be an allocation).
 type fdOp struct {
 	p    []byte   // read into
 	bufs [][]byte // write from
-	poll *poller  // re-arm with
 	n    int
 	err  error
 
 	read  func(fd uintptr) bool
 	write func(fd uintptr) bool
-	rearm func(fd uintptr)
 }
 
 var fdOps = sync.Pool{New: func() any {
@@ -282,7 +292,6 @@ var fdOps = sync.Pool{New: func() any {
 		op.n, op.err = writevNow(int(fd), op.bufs)
 		return true
 	}
-	op.rearm = func(fd uintptr) { op.poll.rearm(int(fd)) }
 	return op
 }}
 
@@ -290,7 +299,7 @@ func getFDOp() *fdOp { return fdOps.Get().(*fdOp) }
 
 // put returns op to the pool, holding no buffer.
 func (op *fdOp) put() {
-	op.p, op.bufs, op.poll, op.n, op.err = nil, nil, nil, 0, nil
+	op.p, op.bufs, op.n, op.err = nil, nil, 0, nil
 	fdOps.Put(op)
 }
 

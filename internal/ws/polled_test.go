@@ -248,6 +248,34 @@ func TestPolledMessages(t *testing.T) {
 	}
 }
 
+// TestPolledPassBound: a pass that stops at its bound (readsPerPass) has
+// another pass read the rest. The reports are edge-triggered, so no new
+// one comes for bytes that were already there: here all of them are in
+// the socket before the first pass, and the bound is one read.
+func TestPolledPassBound(t *testing.T) {
+	if !pollSupported {
+		t.Skip("no readiness poller on this platform; the library's read loop is used")
+	}
+	defer func(n int) { readsPerPass = n }(readsPerPass)
+	readsPerPass = 1
+	var burst []byte
+	var want []string
+	for i := 0; len(burst) < 8*pooledReadSize; i++ {
+		m := fmt.Sprintf("%04d%s", i, strings.Repeat("z", 96))
+		burst = append(burst, clientFrame(true, opText, []byte(m))...)
+		want = append(want, "t:"+m)
+	}
+	rec := newRecorder()
+	addr, _ := serve(t, rec, Options{MaxMessage: 1 << 20})
+	nc, _ := dialRaw(t, addr, burst)
+	got := waitMessages(t, rec, len(want))
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("messages %.80q, want %.80q", got, want)
+	}
+	nc.Close()
+	waitClose(t, rec)
+}
+
 func TestPolledProtocolErrors(t *testing.T) {
 	if !pollSupported {
 		t.Skip("no readiness poller on this platform; the library's read loop is used")

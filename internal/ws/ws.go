@@ -69,9 +69,9 @@ type Handler interface {
 // once the pass is over (polled connections only). OnPassEnd is called at
 // the end of each pass that delivered messages, while no other pass of the
 // connection can start; the function it returns, if any, runs on the same
-// goroutine after the connection has been re-armed, so that it may block:
-// further messages of the connection are read and delivered meanwhile, by
-// other passes.
+// goroutine once the pass has ended, so that it may block: further
+// messages of the connection are read and delivered meanwhile, by other
+// passes.
 type PassEnder interface {
 	OnPassEnd(c *Conn) func()
 }
