@@ -27,15 +27,22 @@ type Tracker struct {
 	workers int           // goroutines alive, running or waiting
 	free    []*worker     // waiting goroutines, the latest last
 	waiting int           // Wait or Close calls in progress
+	// The waiting goroutines are retired by one timer rather than each
+	// by its own (a timer reset and a select per function run): every
+	// WorkerIdle, those that have waited since before the previous tick
+	// exit. gen counts the ticks; sweeping says the timer is set.
+	sweeper  *time.Timer
+	gen      uint32
+	sweeping bool
 }
 
 // WorkerIdle is how long a goroutine of a Tracker waits for more work
-// before it exits.
+// before it exits: between one and two WorkerIdle.
 const WorkerIdle = 200 * time.Millisecond
 
 type worker struct {
-	next  chan task // the next function, or none: exit
-	timer *time.Timer
+	next chan task // the next function, or none: exit
+	gen  uint32    // the tracker's gen when it began to wait
 }
 
 // task is a function for a worker: f, or then (see GoThen).
@@ -123,31 +130,22 @@ func (t *Tracker) work(f task) {
 			return
 		}
 		if w == nil {
-			w = &worker{next: make(chan task, 1), timer: time.NewTimer(WorkerIdle)}
-		} else {
-			w.timer.Reset(WorkerIdle)
+			w = &worker{next: make(chan task, 1)}
 		}
+		w.gen = t.gen
 		t.free = append(t.free, w)
+		if !t.sweeping {
+			t.sweeping = true
+			if t.sweeper == nil {
+				t.sweeper = time.AfterFunc(WorkerIdle, t.sweep)
+			} else {
+				t.sweeper.Reset(WorkerIdle)
+			}
+		}
 		t.mu.Unlock()
-		select {
-		case f = <-w.next:
-		case <-w.timer.C:
-			t.mu.Lock()
-			if i := slicesIndex(t.free, w); i >= 0 {
-				t.free = append(t.free[:i], t.free[i+1:]...)
-				t.exitLocked()
-				t.mu.Unlock()
-				return
-			}
-			t.mu.Unlock()
-			f = <-w.next // taken by Go or Wait meanwhile: its function is on the way
-		}
-		if !w.timer.Stop() {
-			select {
-			case <-w.timer.C:
-			default:
-			}
-		}
+		// Whoever takes w out of free sends it one task: a function
+		// (Go), or none (sweep, Wait, Close, Release).
+		f = <-w.next
 		if f.none() {
 			t.mu.Lock()
 			t.exitLocked()
@@ -165,13 +163,27 @@ func (t *Tracker) exitLocked() {
 	}
 }
 
-func slicesIndex(ws []*worker, w *worker) int {
-	for i, x := range ws {
-		if x == w {
-			return i
-		}
+// sweep is the tick of the waiting goroutines' timer: those that began to
+// wait before the previous tick have waited at least WorkerIdle and exit.
+func (t *Tracker) sweep() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.gen++
+	// free is in the order the goroutines began to wait: the ones to
+	// retire are at its front.
+	k := 0
+	for k < len(t.free) && t.gen-t.free[k].gen >= 2 {
+		t.free[k].next <- task{}
+		k++
 	}
-	return -1
+	n := copy(t.free, t.free[k:])
+	clear(t.free[n:])
+	t.free = t.free[:n]
+	if len(t.free) > 0 {
+		t.sweeper.Reset(WorkerIdle)
+	} else {
+		t.sweeping = false
+	}
 }
 
 // Run runs f on the calling goroutine (a timer's, say), counted by the
