@@ -120,6 +120,9 @@ func (p *poller) loop() {
 				continue
 			}
 			if c := p.conns[fd]; c != nil {
+				if events[i].Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+					c.hup.Store(true)
+				}
 				ready = append(ready, c)
 			}
 		}

@@ -32,7 +32,7 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, pooledReadSize);
 const pooledReadSize = 4096
 
 // readsPerPass bounds the reads of one pass, so that a busy connection
-// cannot keep its goroutine forever; the poller reports it again at once.
+// cannot keep its goroutine forever; another pass reads the rest.
 // (A variable for a test.)
 var readsPerPass = 16
 
@@ -43,8 +43,14 @@ type pollConn struct {
 	poll  *poller
 	track *gotrack.Tracker // runs the read passes
 
-	busy   atomic.Bool // a goroutine reads the connection (or delivers its close)
-	again  atomic.Bool // reported readable while busy: read once more
+	busy  atomic.Bool // a goroutine reads the connection (or delivers its close)
+	again atomic.Bool // reported readable while busy: read once more
+	// hup: the peer has closed its side (or the socket failed), as
+	// reported by the poller. It stays set: a pass then reads until the
+	// end of the stream rather than stopping at a short read, since the
+	// report of the close may have been taken by the pass that read the
+	// last bytes before it, and no other comes.
+	hup    atomic.Bool
 	closed atomic.Bool
 	err    error // why the connection ended; set once, before closed
 	errMu  sync.Mutex
@@ -216,10 +222,12 @@ func (pc *pollConn) readPass() (after func()) {
 		}
 		pc.n += n
 		pc.parse()
-		if n < len(space) {
+		if n < len(space) && !pc.hup.Load() {
 			// A short read took everything the socket had: stop here
 			// rather than pay a read that finds nothing. What arrives
-			// later is reported again (each arrival is an edge).
+			// later is reported again (each arrival is an edge). The
+			// end of the stream is not in a read that returns data,
+			// so after a close report (hup) the pass reads on.
 			more = false
 			break
 		}

@@ -276,6 +276,35 @@ func TestPolledPassBound(t *testing.T) {
 	waitClose(t, rec)
 }
 
+// TestPolledCloseAfterData: a peer that sends and closes at once. The
+// close may come before the pass that reads the last bytes has started,
+// so its report is taken by that pass, whose read returns the data
+// without the end of the stream; the connection must still end.
+func TestPolledCloseAfterData(t *testing.T) {
+	if !pollSupported {
+		t.Skip("no readiness poller on this platform; the library's read loop is used")
+	}
+	rec := newRecorder()
+	addr, _ := serve(t, rec, Options{})
+	const n = 40
+	for i := range n {
+		nc, _ := dialRaw(t, addr, nil)
+		if i%2 == 0 {
+			time.Sleep(time.Millisecond) // registered before the data comes
+		}
+		if _, err := nc.Write(clientFrame(true, opText, []byte("last words"))); err != nil {
+			t.Fatal(err)
+		}
+		nc.Close()
+	}
+	for range n {
+		waitClose(t, rec)
+	}
+	if got := len(rec.messages()); got != n {
+		t.Fatalf("%d messages delivered, want %d", got, n)
+	}
+}
+
 func TestPolledProtocolErrors(t *testing.T) {
 	if !pollSupported {
 		t.Skip("no readiness poller on this platform; the library's read loop is used")
