@@ -180,7 +180,7 @@ func testConnect(t *testing.T, p peer, m mode) {
 	c.send(`"echo" "sp ace"`) // an event name as a JSON string
 	c.expectContains(`"ack":"sum"`, `"args":[5]`)
 	c.expectContains(`"event":"echo-back"`, `"args":["sp ace"]`)
-	if !strings.Contains(c.Stderr(), "argument 1: not JSON") {
+	if !c.stderrContains("argument 1: not JSON") {
 		t.Fatalf("the bad line was not reported on stderr\n%s", c.log())
 	}
 	if m.name == "upgrade" {

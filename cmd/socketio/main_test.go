@@ -210,6 +210,21 @@ func (p *proc) Stderr() string {
 	return p.stderr.String()
 }
 
+// stderrContains reports whether stderr holds s, waiting up to 10 s: its
+// bytes are copied by a goroutine of exec, so a line the process wrote
+// before a stdout line may be seen after it.
+func (p *proc) stderrContains(s string) bool {
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if strings.Contains(p.Stderr(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // expect returns the first unread stdout line that match accepts, waiting
 // up to 20 s; other lines stay unread.
 func (p *proc) expect(what string, match func(string) bool) string {
